@@ -1,0 +1,64 @@
+# The two commands: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test test-browser lint format migrate demo messages lock bench check-deploy clean
+
+setup: $(VENV)/.installed node_modules/.installed .env
+
+$(VENV)/.installed: requirements/dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.env:
+	$(PYTHON) scripts/write_env.py .env
+
+migrate: setup
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) seed_demo
+
+run: demo
+	@echo "Open http://$(HOST):$(PORT)/ – log in with any demo user above."
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-browser: setup
+	$(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: setup
+	$(MANAGE) makemessages --locale de --locale en --no-obsolete --ignore '.venv/*' --ignore 'node_modules/*' --ignore 'tests/*' --ignore 'staticfiles/*'
+	$(MANAGE) compilemessages --ignore '.venv/*' --ignore 'node_modules/*'
+
+lock: setup
+	cd requirements && ../$(BIN)/uv pip compile --upgrade --generate-hashes --python-version 3.12 -q base.in -o base.txt
+	cd requirements && ../$(BIN)/uv pip compile --upgrade --generate-hashes --python-version 3.12 -q dev.in -o dev.txt
+
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3

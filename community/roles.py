@@ -1,0 +1,69 @@
+"""What a user is in the community: staff roles and whether their rank is experienced.
+
+The request user is loaded with both answers annotated (see `backends.viewer_queryset`),
+so reading them costs no query; a user loaded any other way pays one query each, once.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+
+from community.models import Rank, RoleGroup, StaffRole
+
+ROLE_ANNOTATION = "role_{}"
+EXPERIENCED_ANNOTATION = "rank_is_experienced"
+
+
+def _role_attr(role: StaffRole) -> str:
+    return ROLE_ANNOTATION.format(role.name.lower())
+
+
+def annotate_viewer(qs: QuerySet) -> QuerySet:
+    """Add the role flags and the rank threshold comparison to a user queryset."""
+    threshold = Rank.objects.filter(code=settings.COMMUNITY_RING_MIN_RANK).values("order")[:1]
+    flags = {
+        _role_attr(role): Exists(RoleGroup.objects.filter(code=role, group__user=OuterRef("pk")))
+        for role in StaffRole
+    }
+    # A missing threshold rank compares as "never experienced": fail closed.
+    experienced = ExpressionWrapper(
+        Q(profile__rank__order__gte=Coalesce(Subquery(threshold), 32767)),
+        output_field=BooleanField(),
+    )
+    return qs.annotate(**flags, **{EXPERIENCED_ANNOTATION: experienced})
+
+
+def staff_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[StaffRole]:
+    """The staff roles `user` holds, by stable code."""
+    if not user.is_authenticated:
+        return frozenset()
+    if not hasattr(user, _role_attr(StaffRole.TELEKOM_HILFT_TEAM)):
+        codes = set(
+            RoleGroup.objects.filter(group__user__pk=user.pk).values_list("code", flat=True)
+        )
+        for role in StaffRole:
+            setattr(user, _role_attr(role), role.value in codes)
+    return frozenset(role for role in StaffRole if getattr(user, _role_attr(role)))
+
+
+def rank_is_experienced(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether `user`'s rank is at or above the configured threshold rank, by ladder order."""
+    if not user.is_authenticated:
+        return False
+    if not hasattr(user, EXPERIENCED_ANNOTATION):
+        loaded = annotate_viewer(type(user)._default_manager.filter(pk=user.pk))
+        setattr(
+            user,
+            EXPERIENCED_ANNOTATION,
+            bool(loaded.values_list(EXPERIENCED_ANNOTATION, flat=True).first()),
+        )
+    return bool(getattr(user, EXPERIENCED_ANNOTATION))

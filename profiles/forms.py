@@ -1,0 +1,52 @@
+"""Forms of the settings tabs. They validate input only; services do the writing."""
+
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from community.validators import reject_control_characters
+from profiles.models import Profile
+
+_ZONES = sorted(zoneinfo.available_timezones())
+
+
+class PublicProfileForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ["display_name", "about", "location"]
+        widgets = {"about": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {
+            "display_name": _("So erscheinen Sie in der Community."),
+            "about": _("Öffentlich sichtbar für alle Besucher."),
+            "location": _("Optional, öffentlich sichtbar."),
+        }
+
+    def clean_display_name(self) -> str:
+        name = reject_control_characters(self.cleaned_data["display_name"].strip())
+        if not name:
+            raise forms.ValidationError(
+                _("Bitte geben Sie einen Anzeigenamen ein."), code="required"
+            )
+        return name
+
+    def clean_about(self) -> str:
+        return reject_control_characters(self.cleaned_data["about"], allow_newlines=True)
+
+    def clean_location(self) -> str:
+        return reject_control_characters(self.cleaned_data["location"].strip())
+
+
+class PreferencesForm(forms.ModelForm):
+    language = forms.ChoiceField(label=_("Sprache der Oberfläche"), choices=settings.LANGUAGES)
+    time_zone = forms.ChoiceField(
+        label=_("Zeitzone"),
+        choices=[(zone, zone) for zone in _ZONES],
+        help_text=_("Datum und Uhrzeit werden in dieser Zeitzone angezeigt."),
+    )
+
+    class Meta:
+        model = Profile
+        fields = ["language", "time_zone", "show_rank"]
+        help_texts = {"show_rank": _("Ihr Rang erscheint dann in Ihrem öffentlichen Profil.")}

@@ -1,0 +1,73 @@
+"""A member's public profile and personal preferences."""
+
+import hashlib
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from community.models import Rank
+
+AVATAR_COLOURS = 8
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unbekannte Zeitzone."), code="invalid")
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(_("Anzeigename"), max_length=60)
+    about = models.TextField(_("Über mich"), max_length=2000, blank=True)
+    location = models.CharField(_("Wohnort"), max_length=80, blank=True)
+    rank = models.ForeignKey(
+        Rank,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="profiles",
+        verbose_name=_("Rang"),
+    )
+    language = models.CharField(
+        _("Sprache der Oberfläche"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
+    time_zone = models.CharField(
+        _("Zeitzone"),
+        max_length=64,
+        default=settings.TIME_ZONE,
+        validators=[validate_time_zone],
+    )
+    show_rank = models.BooleanField(_("Rang im öffentlichen Profil zeigen"), default=True)
+
+    class Meta:
+        verbose_name = _("Profil")
+        verbose_name_plural = _("Profile")
+        indexes = [models.Index(fields=["display_name"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("profiles:detail", kwargs={"username": self.user.get_username()})
+
+    @property
+    def initials(self) -> str:
+        """Up to two letters for the generated avatar."""
+        words = [w for w in self.display_name.replace("-", " ").split() if w[:1].isalnum()]
+        letters = "".join(w[0] for w in words[:2]) or self.display_name[:1] or "?"
+        return letters.upper()
+
+    @property
+    def avatar_colour(self) -> int:
+        """A stable colour slot (CSS class `avatar-cN`), chosen from the user id."""
+        digest = hashlib.blake2s(str(self.user_id).encode(), digest_size=1).digest()
+        return digest[0] % AVATAR_COLOURS

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from profiles import views
+
+app_name = "profiles"
+
+urlpatterns = [
+    path("settings/profile/", views.settings_profile, name="settings_profile"),
+    path("settings/preferences/", views.settings_preferences, name="settings_preferences"),
+    path("settings/privacy/", views.settings_privacy, name="settings_privacy"),
+    path("members/", views.directory, name="directory"),
+    path("members/<str:username>/", views.member_detail, name="detail"),
+]

@@ -1,0 +1,57 @@
+"""Fixtures shared by the whole suite."""
+
+import pytest
+from django.test import Client
+
+from community.backends import viewer_queryset
+from community.models import StaffRole
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.SECURE_SSL_REDIRECT = False
+    settings.AXES_ENABLED = True
+
+
+def load_viewer(user):
+    """The user as a request would load it (profile, rank, role flags in one query)."""
+    return viewer_queryset().get(pk=user.pk)
+
+
+ROLE_USERS = {
+    # name: factory keyword arguments; mirrors the demo users of DESIGN.md §4
+    "member": {"rank": "neuling"},
+    "regular": {"rank": "stammgast"},
+    "expert": {"rank": "mitgestalter"},
+    "guide": {"rank": "community-guide"},
+    "team": {"rank": "neuling", "role": StaffRole.TELEKOM_HILFT_TEAM, "is_staff": True},
+    "cm": {"rank": "neuling", "role": StaffRole.COMMUNITY_MANAGEMENT, "is_staff": True},
+    "admin": {"rank": "neuling", "is_staff": True, "is_superuser": True},
+}
+
+
+@pytest.fixture
+def people(db):
+    """One user per demo role, plus `owner` (a plain member who owns customer data)."""
+    users = {name: UserFactory(username=name, **kwargs) for name, kwargs in ROLE_USERS.items()}
+    users["owner"] = UserFactory(username="owner", rank="neuling", display_name="Olga Owner")
+    return users
+
+
+@pytest.fixture
+def login():
+    """Return a test client logged in as `user` (the login form has its own tests)."""
+
+    def _login(user, client: Client | None = None) -> Client:
+        client = client or Client()
+        client.force_login(user, backend="community.backends.CommunityBackend")
+        return client
+
+    return _login
