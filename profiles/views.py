@@ -11,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from community.http import AuthenticatedHttpRequest
+from customer_data import selectors as customer_selectors, services as customer_services
+from customer_data.forms import CustomerDataForm
 from profiles import selectors, services
 from profiles.forms import PreferencesForm, PublicProfileForm
 
@@ -22,14 +24,42 @@ def _settings_page(request: HttpRequest, tab: str, context: dict) -> HttpRespons
 @never_cache
 @require_http_methods(["GET", "POST"])
 def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
-    profile = request.user.profile
-    form = PublicProfileForm(request.POST or None, instance=profile, prefix="profile")
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            services.update_public_profile(profile=profile, cleaned=form.cleaned_data)
-        messages.success(request, _("Ihre Einstellungen wurden gespeichert."))
-        return redirect("profiles:settings_profile")
-    return _settings_page(request, "profile", {"form": form})
+    """The Profil tab: public fields and customer data, saved together by one "Speichern"."""
+    user = request.user
+    profile = user.profile
+    stored = customer_selectors.get_customer_data(user_id=user.pk)
+    data = request.POST if request.method == "POST" else None
+    profile_form = PublicProfileForm(data, instance=profile, prefix="profile")
+    customer_form = CustomerDataForm(data, instance=stored, prefix="customer")
+    needs_confirmation = False
+    if request.method == "POST" and profile_form.is_valid() and customer_form.is_valid():
+        # Switching consent off erases data: without the page's warning seen, ask first.
+        needs_confirmation = customer_form.withdraws and not request.POST.get("confirm_withdrawal")
+        if not needs_confirmation:
+            with transaction.atomic():
+                services.update_public_profile(profile=profile, cleaned=profile_form.cleaned_data)
+                customer_services.save_customer_data(
+                    user_id=user.pk,
+                    by=user,
+                    consent=customer_form.cleaned_data["consent"],
+                    cleaned=customer_form.cleaned_data,
+                )
+            if customer_form.withdraws:
+                messages.success(request, _("Gespeichert. Ihre Kundendaten wurden gelöscht."))
+            else:
+                messages.success(request, _("Ihre Einstellungen wurden gespeichert."))
+            return redirect("profiles:settings_profile")
+    return _settings_page(
+        request,
+        "profile",
+        {
+            "profile_form": profile_form,
+            "customer_form": customer_form,
+            "stored": stored,
+            "needs_confirmation": needs_confirmation,
+            "info_is_stale": customer_selectors.further_info_is_stale(stored),
+        },
+    )
 
 
 @never_cache
@@ -47,7 +77,15 @@ def settings_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def settings_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return _settings_page(request, "privacy", {})
+    user = request.user
+    return _settings_page(
+        request,
+        "privacy",
+        {
+            "stored": customer_selectors.get_fill_state(user_id=user.pk),
+            "consent_records": customer_selectors.list_consent_records(user_id=user.pk),
+        },
+    )
 
 
 @login_not_required

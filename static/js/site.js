@@ -56,3 +56,31 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
 })();
+
+/* Profil tab: the consent switch shows the customer-data fields at once and warns before erasure. */
+(function () {
+  "use strict";
+  function setupConsent(form) {
+    var toggle = form.querySelector("[data-consent-switch]");
+    var fields = form.querySelector("[data-consent-fields]");
+    var warning = form.querySelector("[data-withdraw-warning]");
+    var confirm = form.querySelector("[data-confirm-withdrawal]");
+    if (!toggle || !fields) return;
+    var hadConsent = form.getAttribute("data-has-stored") === "1";
+
+    function update() {
+      fields.hidden = !toggle.checked;
+      var withdrawing = hadConsent && !toggle.checked;
+      if (warning) warning.hidden = !withdrawing;
+      // The warning is on screen, so one "Speichern" confirms it.
+      if (confirm) confirm.value = withdrawing ? "1" : "";
+    }
+    toggle.addEventListener("change", update);
+    update();
+  }
+  function ready() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-profile-form]"), setupConsent);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+})();

@@ -1,0 +1,94 @@
+"""Encryption at rest for customer data, and the blind index for exact search.
+
+Keys come from the environment, never from SECRET_KEY: `FIELD_ENCRYPTION_KEYS` (Fernet keys,
+newest first; the first encrypts, all decrypt) and `BLIND_INDEX_KEY` (HMAC-SHA256).
+"""
+
+import functools
+import hashlib
+import hmac
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+KEY_SETTINGS = ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
+
+
+class DecryptionError(Exception):
+    """A stored value could not be decrypted with any configured key.
+
+    Raised loudly instead of handing out ciphertext as if it were the value.
+    The message never contains the token or any part of it.
+    """
+
+
+def check_keys() -> None:
+    """Refuse to start without proper, separate keys."""
+    keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is not set.")
+    if not settings.BLIND_INDEX_KEY:
+        raise ImproperlyConfigured("BLIND_INDEX_KEY is not set.")
+    if settings.SECRET_KEY in keys or settings.BLIND_INDEX_KEY == settings.SECRET_KEY:
+        raise ImproperlyConfigured("Encryption keys must not equal DJANGO_SECRET_KEY.")
+    if settings.BLIND_INDEX_KEY in keys:
+        raise ImproperlyConfigured(
+            "BLIND_INDEX_KEY must differ from every FIELD_ENCRYPTION_KEYS key."
+        )
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS entry {position} is not a valid Fernet key."
+            ) from None
+
+
+@functools.cache
+def _fernet() -> MultiFernet:
+    check_keys()
+    return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEYS])
+
+
+@functools.cache
+def _index_key() -> bytes:
+    check_keys()
+    return settings.BLIND_INDEX_KEY.encode()
+
+
+@receiver(setting_changed)
+def _forget_keys(*, setting: str, **kwargs: Any) -> None:
+    if setting in KEY_SETTINGS or setting == "SECRET_KEY":
+        _fernet.cache_clear()
+        _index_key.cache_clear()
+
+
+def encrypt(plaintext: str) -> str:
+    return _fernet().encrypt(plaintext.encode()).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode("ascii")).decode()
+    except (InvalidToken, UnicodeError):
+        raise DecryptionError(
+            "Stored customer data cannot be decrypted with FIELD_ENCRYPTION_KEYS "
+            "(wrong or missing key)."
+        ) from None
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a token with the newest key (it must decrypt with one of the keys)."""
+    try:
+        return _fernet().rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise DecryptionError("A stored token matches none of FIELD_ENCRYPTION_KEYS.") from None
+
+
+def blind_index(normalised: str) -> str:
+    """Keyed hash of an already normalised value, for exact-match lookups."""
+    return hmac.new(_index_key(), normalised.encode(), hashlib.sha256).hexdigest()

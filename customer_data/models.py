@@ -1,0 +1,170 @@
+"""Customer data a member stores for the support staff, with its consent and access records."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customer_data.fields import EncryptedTextField
+
+ENCRYPTED_FIELDS = ("customer_number", "mobile_number", "further_info")
+FIELD_COUNT = len(ENCRYPTED_FIELDS)
+
+
+class CustomerData(models.Model):
+    """One row per member. The three values are encrypted; empty values are NULL.
+
+    `filled_count` is kept beside them so the fill ring never needs to decrypt anything.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="customer_data",
+        verbose_name=_("Mitglied"),
+    )
+    consent = models.BooleanField(_("Einwilligung"), default=False)
+    consent_version = models.CharField(
+        _("Version des Einwilligungstexts"), max_length=32, blank=True
+    )
+    consented_at = models.DateTimeField(_("Eingewilligt am"), null=True, blank=True)
+    customer_number = EncryptedTextField(_("Kundennummer"))
+    customer_number_bidx = models.CharField(max_length=64, null=True, editable=False, db_index=True)
+    mobile_number = EncryptedTextField(_("Handynummer"))
+    further_info = EncryptedTextField(_("Weitere Informationen"))
+    further_info_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    filled_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("Angelegt"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("Zuletzt geändert"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Kundendaten")
+        verbose_name_plural = _("Kundendaten")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(filled_count__lte=FIELD_COUNT), name="filled_count_at_most_three"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(consent=True) | models.Q(filled_count=0),
+                name="no_contents_without_consent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Kundendaten von Mitglied %(id)s") % {"id": self.user_id}
+
+    def __repr__(self) -> str:
+        return f"<CustomerData user_id={self.user_id} filled={self.filled_count}>"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        deferred = self.get_deferred_fields()
+        if not deferred.intersection(ENCRYPTED_FIELDS):
+            self.filled_count = sum(
+                getattr(self, name) not in (None, "") for name in ENCRYPTED_FIELDS
+            )
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "filled_count"}
+        super().save(*args, **kwargs)
+
+    @property
+    def consent_is_current(self) -> bool:
+        """Consent counts only for the consent text currently in force."""
+        return self.consent and self.consent_version == settings.CONSENT_TEXT_VERSION
+
+    @property
+    def effective_filled(self) -> int:
+        """Stored fields that count: none while consent is missing or outdated."""
+        return self.filled_count if self.consent_is_current else 0
+
+    @property
+    def fill_percentage(self) -> int:
+        return round(100 * self.effective_filled / FIELD_COUNT)
+
+
+class ConsentRecord(models.Model):
+    """Append-only: every grant and withdrawal of consent."""
+
+    class Action(models.TextChoices):
+        GRANTED = "granted", _("erteilt")
+        WITHDRAWN = "withdrawn", _("widerrufen")
+
+    class Reason(models.TextChoices):
+        MEMBER = "member", _("durch das Mitglied")
+        ERASURE = "erasure", _("Löschung durch das Mitglied")
+        RETENTION = "retention", _("Speicherfrist abgelaufen")
+        OUTDATED_CONSENT = "outdated", _("Einwilligungstext geändert, keine neue Einwilligung")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="consent_records",
+        verbose_name=_("Mitglied"),
+    )
+    action = models.CharField(_("Aktion"), max_length=10, choices=Action.choices)
+    reason = models.CharField(
+        _("Anlass"), max_length=10, choices=Reason.choices, default=Reason.MEMBER
+    )
+    consent_text_version = models.CharField(_("Version des Einwilligungstexts"), max_length=32)
+    at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("durch"),
+    )
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("Einwilligung")
+        verbose_name_plural = _("Einwilligungen")
+        indexes = [models.Index(fields=["user", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.consent_text_version})"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ValueError("Consent records are append-only.")
+        super().save(*args, **kwargs)
+
+
+class PersonalDataAccess(models.Model):
+    """Append-only: who was shown whose customer data, where, and which fields (never values)."""
+
+    class Channel(models.TextChoices):
+        PROFILE = "profile", _("Profilseite")
+        ADMIN = "admin", _("Verwaltung")
+        EXPORT = "export", _("Export")
+
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("Betrachter"),
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="customer_data_accesses",
+        verbose_name=_("Mitglied"),
+    )
+    channel = models.CharField(_("Ort"), max_length=10, choices=Channel.choices)
+    fields = models.JSONField(_("Felder"), default=list)
+    at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("Zugriff auf Kundendaten")
+        verbose_name_plural = _("Zugriffsprotokoll")
+        indexes = [models.Index(fields=["subject", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ValueError("The access log is append-only.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,166 @@
+"""The one place that decides who sees what of a member's customer data.
+
+Views, templates, selectors, the admin and the export all ask this module; none decides
+on its own. The rule is a table (`POLICY`) from audience to visibility, so the plain-language
+explanation on the Datenschutz tab is generated from the same table that enforces it.
+
+Everything here is pure over a viewer loaded the way a request loads it (profile, rank and
+role flags annotated, see `community.backends`): no queries.
+"""
+
+import enum
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from community.models import StaffRole
+from community.roles import rank_is_experienced, staff_roles
+from customer_data.models import ENCRYPTED_FIELDS, CustomerData
+
+Viewer = AbstractBaseUser | AnonymousUser
+
+
+class Visibility(enum.Enum):
+    NONE = 0
+    RING_ONLY = 1
+    FULL = 2
+
+    @property
+    def shows_ring(self) -> bool:
+        return self is not Visibility.NONE
+
+    @property
+    def shows_contents(self) -> bool:
+        return self is Visibility.FULL
+
+
+class Audience(enum.Enum):
+    """Who a viewer is in relation to the member whose data it is, most specific first."""
+
+    OWNER = "owner"
+    TELEKOM_HILFT_TEAM = StaffRole.TELEKOM_HILFT_TEAM.value
+    COMMUNITY_MANAGEMENT = StaffRole.COMMUNITY_MANAGEMENT.value
+    EXPERIENCED_MEMBER = "experienced"
+    MEMBER = "member"
+    ANONYMOUS = "anonymous"
+
+
+POLICY: dict[Audience, Visibility] = {
+    Audience.OWNER: Visibility.FULL,
+    Audience.TELEKOM_HILFT_TEAM: Visibility.FULL,
+    Audience.COMMUNITY_MANAGEMENT: Visibility.FULL,
+    Audience.EXPERIENCED_MEMBER: Visibility.RING_ONLY,
+    # Everyone else, including staff and superusers without one of the two roles.
+    Audience.MEMBER: Visibility.NONE,
+    Audience.ANONYMOUS: Visibility.NONE,
+}
+
+AUDIENCE_LABELS: dict[Audience, Promise] = {
+    Audience.OWNER: _("Sie selbst"),
+    Audience.TELEKOM_HILFT_TEAM: StaffRole.TELEKOM_HILFT_TEAM.label,
+    Audience.COMMUNITY_MANAGEMENT: StaffRole.COMMUNITY_MANAGEMENT.label,
+    Audience.EXPERIENCED_MEMBER: _("Erfahrene Mitglieder (ab Rang Mitgestalter)"),
+    Audience.MEMBER: _("Alle anderen Mitglieder, auch Administratoren ohne eine der beiden Rollen"),
+    Audience.ANONYMOUS: _("Besucher ohne Anmeldung"),
+}
+
+VISIBILITY_LABELS: dict[Visibility, Promise] = {
+    Visibility.FULL: _("sehen Ihre Kundendaten und wie vollständig sie sind"),
+    Visibility.RING_ONLY: _(
+        "sehen nur, wie vollständig Ihre Kundendaten sind (den Ring), nie die Inhalte"
+    ),
+    Visibility.NONE: _("sehen nichts von Ihren Kundendaten, nicht einmal, ob es sie gibt"),
+}
+
+# Roles whose members are shown the values; each such view is logged.
+CONTENT_ROLES = frozenset(
+    role for role in StaffRole if POLICY[Audience(role.value)] is Visibility.FULL
+)
+
+
+def audience(viewer: Viewer, subject_id: int | None) -> Audience:
+    """Which row of `POLICY` applies to `viewer` looking at member `subject_id`."""
+    if not viewer.is_authenticated:
+        return Audience.ANONYMOUS
+    if subject_id is not None and viewer.pk == subject_id:
+        return Audience.OWNER
+    roles = staff_roles(viewer)
+    # is_superuser and is_staff grant nothing here on purpose: only the two roles count.
+    for role in (StaffRole.TELEKOM_HILFT_TEAM, StaffRole.COMMUNITY_MANAGEMENT):
+        if role in roles:
+            return Audience(role.value)
+    if rank_is_experienced(viewer):
+        return Audience.EXPERIENCED_MEMBER
+    return Audience.MEMBER
+
+
+def visibility(viewer: Viewer, subject_id: int | None) -> Visibility:
+    """What `viewer` may see of the customer data of member `subject_id`."""
+    return POLICY[audience(viewer, subject_id)]
+
+
+def is_disclosure(viewer: Viewer, subject_id: int) -> bool:
+    """Whether showing the values to `viewer` must be written to the access log.
+
+    Every disclosure to someone other than the owner is logged; the owner's own views are not.
+    """
+    return visibility(viewer, subject_id).shows_contents and viewer.pk != subject_id
+
+
+def can_view_others_rings(viewer: Viewer) -> bool:
+    """Whether lists of other members (the directory) may show their rings to `viewer`."""
+    return visibility(viewer, None).shows_ring
+
+
+def can_use_staff_tools(viewer: Viewer) -> bool:
+    """Whether `viewer` may look up other members' customer data in the admin."""
+    return visibility(viewer, None).shows_contents
+
+
+def can_browse_access_log(viewer: Viewer) -> bool:
+    """The whole access log is for Community Management alone."""
+    return StaffRole.COMMUNITY_MANAGEMENT in staff_roles(viewer)
+
+
+def shown_values(level: Visibility, data: CustomerData | None) -> dict[str, str]:
+    """The stored values `level` may see: nothing without current consent or contents rights."""
+    if data is None or not level.shows_contents or not data.consent_is_current:
+        return {}
+    return {name: value for name in ENCRYPTED_FIELDS if (value := getattr(data, name))}
+
+
+def customer_data_visible_to(viewer: Viewer, qs: QuerySet[CustomerData]) -> QuerySet[CustomerData]:
+    """Queryset sibling of `visibility` for lists: the rows whose ring `viewer` may see."""
+    if not viewer.is_authenticated:
+        return qs.none()
+    if can_view_others_rings(viewer):
+        return qs
+    return qs.filter(user_id=viewer.pk)
+
+
+def access_customer_data(viewer: Viewer, data: CustomerData | None) -> Visibility:
+    """Visibility of `data` for `viewer`, or Http404 when it is none.
+
+    "Missing" and "not yours" look the same on purpose, so an id says nothing.
+    """
+    level = visibility(viewer, data.user_id) if data is not None else Visibility.NONE
+    if level is Visibility.NONE:
+        raise Http404
+    return level
+
+
+def explain_policy() -> list[tuple[Promise, Visibility, Promise]]:
+    """The policy in plain words, row by row, straight from `POLICY`."""
+    return [
+        (AUDIENCE_LABELS[who], level, VISIBILITY_LABELS[level]) for who, level in POLICY.items()
+    ]
+
+
+def fields_of(values: Iterable[str]) -> list[str]:
+    """Field names for the access log, in a fixed order."""
+    chosen = set(values)
+    return [name for name in ENCRYPTED_FIELDS if name in chosen]

@@ -1,0 +1,147 @@
+"""Every write to customer data, consent records and the access log.
+
+A service assumes its caller checked access (see `permissions`). Consent is enforced here:
+nothing is stored without current consent, and a withdrawal erases in the same transaction
+that records it, so there is never a record without erasure or an erasure without a record.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import TextField, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from customer_data import crypto
+from customer_data.models import (
+    ENCRYPTED_FIELDS,
+    ConsentRecord,
+    CustomerData,
+    PersonalDataAccess,
+)
+from customer_data.permissions import fields_of
+
+Reason = ConsentRecord.Reason
+
+
+def _locked_row(user_id: int) -> CustomerData:
+    data, _created = CustomerData.objects.select_for_update().get_or_create(user_id=user_id)
+    return data
+
+
+def _record(data: CustomerData, action: str, by: AbstractBaseUser | None, reason: str) -> None:
+    ConsentRecord.objects.create(
+        user_id=data.user_id,
+        action=action,
+        reason=reason,
+        consent_text_version=data.consent_version or settings.CONSENT_TEXT_VERSION,
+        by=by,
+    )
+
+
+def _erase(data: CustomerData) -> None:
+    for name in ENCRYPTED_FIELDS:
+        setattr(data, name, None)
+    data.customer_number_bidx = None
+    data.further_info_updated_at = None
+
+
+@transaction.atomic
+def save_customer_data(
+    *, user_id: int, by: AbstractBaseUser, consent: bool, cleaned: dict[str, Any]
+) -> CustomerData:
+    """Store the member's choice from the Profil tab.
+
+    With consent: grant it (recorded once per consent-text version) and store the values;
+    `cleaned` holds normalised values, "" or None meaning empty. Without consent: nothing
+    posted is stored, and an earlier consent is withdrawn, erasing the values.
+    """
+    data = _locked_row(user_id)
+    if not consent:
+        if data.consent or data.filled_count:
+            _withdraw(data, by=by, reason=Reason.MEMBER)
+        return data
+    if not data.consent_is_current:
+        if data.consent:
+            # Consent for an outdated text: what was stored under it does not carry over.
+            _erase(data)
+        data.consent = True
+        data.consent_version = settings.CONSENT_TEXT_VERSION
+        data.consented_at = timezone.now()
+        _record(data, ConsentRecord.Action.GRANTED, by, Reason.MEMBER)
+    number = cleaned.get("customer_number") or None
+    info = cleaned.get("further_info") or None
+    if info != data.further_info:
+        data.further_info_updated_at = timezone.now() if info else None
+    data.customer_number = number
+    data.customer_number_bidx = crypto.blind_index(number) if number else None
+    data.mobile_number = cleaned.get("mobile_number") or None
+    data.further_info = info
+    data.save()
+    return data
+
+
+def _withdraw(data: CustomerData, *, by: AbstractBaseUser | None, reason: str) -> None:
+    _erase(data)
+    was_consented = data.consent
+    data.consent = False
+    data.consented_at = None
+    if was_consented:
+        _record(data, ConsentRecord.Action.WITHDRAWN, by, reason)
+    data.consent_version = ""
+    data.save()
+
+
+@transaction.atomic
+def erase_customer_data(
+    *, user_id: int, by: AbstractBaseUser | None, reason: str = Reason.ERASURE
+) -> CustomerData | None:
+    """Erase the three values and withdraw consent, recording why. No row, nothing to do."""
+    data = CustomerData.objects.select_for_update().filter(user_id=user_id).first()
+    if data is not None and (data.consent or data.filled_count):
+        _withdraw(data, by=by, reason=reason)
+    return data
+
+
+def record_access(
+    *, viewer: AbstractBaseUser, subject_id: int, channel: str, fields: Iterable[str]
+) -> PersonalDataAccess:
+    """Log that `viewer` was shown the named fields of `subject_id`'s data (never the values)."""
+    return PersonalDataAccess.objects.create(
+        viewer=viewer, subject_id=subject_id, channel=channel, fields=fields_of(fields)
+    )
+
+
+def rotate_field_keys(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored value with the newest key, in batches; returns rows rewritten.
+
+    Reads and writes the raw tokens (a cast bypasses the field's decryption), so values are
+    only ever decrypted inside `MultiFernet.rotate`.
+    """
+    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in ENCRYPTED_FIELDS}
+    rewritten = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                CustomerData.objects.select_for_update()
+                .filter(pk__gt=last_pk)
+                .order_by("pk")
+                .annotate(**raw)
+                .values("pk", *raw)[:batch_size]
+            )
+            if not batch:
+                return rewritten
+            for row in batch:
+                fresh = {
+                    name: Value(crypto.rotate(token), output_field=TextField())
+                    for name in ENCRYPTED_FIELDS
+                    if (token := row[f"raw_{name}"])
+                }
+                if fresh:
+                    CustomerData.objects.filter(pk=row["pk"]).update(**fresh)
+                    rewritten += 1
+            last_pk = batch[-1]["pk"]
