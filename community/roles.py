@@ -67,3 +67,18 @@ def rank_is_experienced(user: AbstractBaseUser | AnonymousUser) -> bool:
             bool(loaded.values_list(EXPERIENCED_ANNOTATION, flat=True).first()),
         )
     return bool(getattr(user, EXPERIENCED_ANNOTATION))
+
+
+def role_annotations(user_ref: str) -> dict[str, Exists]:
+    """Role flags for any queryset whose rows lead to a user through `user_ref`."""
+    return {
+        _role_attr(role): Exists(
+            RoleGroup.objects.filter(code=role, group__user=OuterRef(user_ref))
+        )
+        for role in StaffRole
+    }
+
+
+def roles_from_annotations(row: object) -> list[StaffRole]:
+    """The roles flagged on a row annotated by `role_annotations`, in a fixed order."""
+    return [role for role in StaffRole if getattr(row, _role_attr(role), False)]

@@ -1,13 +1,18 @@
 """A text field stored encrypted (Fernet); empty means NULL."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from customer_data import crypto
 
+if TYPE_CHECKING:
+    _TextField = models.TextField[str | None, str | None]
+else:
+    _TextField = models.TextField
 
-class EncryptedTextField(models.TextField):
+
+class EncryptedTextField(_TextField):
     """Encrypts on the way in, decrypts on the way out, and allows no lookups but `isnull`.
 
     Any other lookup would compare ciphertext, which is random per save, so it could

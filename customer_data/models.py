@@ -29,7 +29,10 @@ class CustomerData(models.Model):
     )
     consented_at = models.DateTimeField(_("Eingewilligt am"), null=True, blank=True)
     customer_number = EncryptedTextField(_("Kundennummer"))
-    customer_number_bidx = models.CharField(max_length=64, null=True, editable=False, db_index=True)
+    # NULL, not "", when there is no number: erasure must leave no trace of the index either.
+    customer_number_bidx = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, editable=False, db_index=True
+    )
     mobile_number = EncryptedTextField(_("Handynummer"))
     further_info = EncryptedTextField(_("Weitere Informationen"))
     further_info_updated_at = models.DateTimeField(null=True, blank=True, editable=False)

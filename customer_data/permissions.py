@@ -103,6 +103,13 @@ def visibility(viewer: Viewer, subject_id: int | None) -> Visibility:
     return POLICY[audience(viewer, subject_id)]
 
 
+def visibility_of_member(viewer: Viewer, username: str) -> Visibility:
+    """`visibility` before the member is loaded, by username: what loading may fetch."""
+    if viewer.is_authenticated and viewer.get_username() == username:
+        return POLICY[Audience.OWNER]
+    return visibility(viewer, None)
+
+
 def is_disclosure(viewer: Viewer, subject_id: int) -> bool:
     """Whether showing the values to `viewer` must be written to the access log.
 

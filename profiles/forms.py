@@ -50,3 +50,32 @@ class PreferencesForm(forms.ModelForm):
         model = Profile
         fields = ["language", "time_zone", "show_rank"]
         help_texts = {"show_rank": _("Ihr Rang erscheint dann in Ihrem öffentlichen Profil.")}
+
+
+class DirectoryForm(forms.Form):
+    """Query parameters of the members directory; anything invalid falls back to defaults."""
+
+    SORT_LABELS = {
+        "name": _("Name (A–Z)"),
+        "-name": _("Name (Z–A)"),
+        "rank": _("Rang (höchster zuerst)"),
+        "-rank": _("Rang (niedrigster zuerst)"),
+        "-joined": _("Neueste Mitglieder zuerst"),
+        "joined": _("Älteste Mitglieder zuerst"),
+    }
+    DEFAULTS = {"q": "", "sort": "name", "page": 1}
+
+    q = forms.CharField(label=_("Name suchen"), required=False, max_length=60)
+    sort = forms.ChoiceField(
+        label=_("Sortieren nach"), required=False, choices=list(SORT_LABELS.items())
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+    def clean_q(self) -> str:
+        return reject_control_characters(self.cleaned_data["q"].strip())
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        cleaned["sort"] = cleaned.get("sort") or self.DEFAULTS["sort"]
+        cleaned["page"] = cleaned.get("page") or 1
+        return cleaned

@@ -11,10 +11,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from community.http import AuthenticatedHttpRequest
-from customer_data import selectors as customer_selectors, services as customer_services
+from community.roles import roles_from_annotations
+from customer_data import (
+    permissions,
+    selectors as customer_selectors,
+    services as customer_services,
+)
 from customer_data.forms import CustomerDataForm
+from customer_data.models import PersonalDataAccess
+from customer_data.permissions import Visibility
 from profiles import selectors, services
-from profiles.forms import PreferencesForm, PublicProfileForm
+from profiles.forms import DirectoryForm, PreferencesForm, PublicProfileForm
+
+DIRECTORY_PAGE_SIZE = 50
 
 
 def _settings_page(request: HttpRequest, tab: str, context: dict) -> HttpResponse:
@@ -91,16 +100,62 @@ def settings_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_not_required
 @require_GET
 def member_detail(request: HttpRequest, username: str) -> HttpResponse:
-    profile = selectors.get_profile_for_page(username=username)
+    """A member's public profile; customer data only as far as the policy allows."""
+    viewer = request.user
+    profile = selectors.get_profile_for_page(
+        username=username, level=permissions.visibility_of_member(viewer, username)
+    )
     if profile is None:
         raise Http404
-    return render(request, "profiles/detail.html", {"profile": profile})
+    level = permissions.visibility(viewer, profile.user_id)
+    data = customer_selectors.customer_data_of(profile.user) if level.shows_ring else None
+    values = permissions.shown_values(level, data)
+    if values and permissions.is_disclosure(viewer, profile.user_id):
+        customer_services.record_access(
+            viewer=viewer,
+            subject_id=profile.user_id,
+            channel=PersonalDataAccess.Channel.PROFILE,
+            fields=values,
+        )
+    return render(
+        request,
+        "profiles/detail.html",
+        {
+            "profile": profile,
+            "roles": roles_from_annotations(profile),
+            "level": level,
+            "data": data,
+            "values": values,
+            "is_owner": viewer.pk == profile.user_id,
+        },
+    )
 
 
 @login_not_required
 @require_GET
 def directory(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.list_members().order_by("display_name"), 50).get_page(
-        request.GET.get("page")
+    """Members, searchable and sortable; rings only for viewers who may see them."""
+    form = DirectoryForm(request.GET)
+    query = form.cleaned_data if form.is_valid() else DirectoryForm.DEFAULTS
+    level = (
+        Visibility.RING_ONLY if permissions.can_view_others_rings(request.user) else Visibility.NONE
     )
-    return render(request, "profiles/directory.html", {"page": page})
+    members = selectors.list_members(search=query["q"], order=query["sort"], level=level)
+    page = Paginator(members, DIRECTORY_PAGE_SIZE).get_page(query["page"])
+    rows = [
+        (profile, customer_selectors.customer_data_of(profile.user) if level.shows_ring else None)
+        for profile in page
+    ]
+    return render(
+        request,
+        "profiles/directory.html",
+        {
+            "page": page,
+            "rows": rows,
+            "level": level,
+            "query": query,
+            "form": form,
+            "sort_options": DirectoryForm.SORT_LABELS,
+            "invalid_query": form.is_bound and not form.is_valid(),
+        },
+    )

@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 
 from customer_data.models import FIELD_COUNT, CustomerData
+from customer_data.normalise import format_phone_number
 
 register = template.Library()
 
@@ -18,7 +19,7 @@ def fill_ring(data: CustomerData | None, size: str = "") -> dict[str, Any]:
 
     Reads only `filled_count` and consent, never an encrypted column.
     """
-    filled = data.effective_filled if data is not None else 0
+    filled = data.effective_filled if isinstance(data, CustomerData) else 0
     percent = round(100 * filled / FIELD_COUNT)
     return {
         "filled": filled,
@@ -27,3 +28,9 @@ def fill_ring(data: CustomerData | None, size: str = "") -> dict[str, Any]:
         "state": STATES[filled],
         "size": size,
     }
+
+
+@register.filter
+def phone(value: str | None) -> str:
+    """A stored E.164 number in a readable national or international format."""
+    return format_phone_number(value) if value else ""
