@@ -1,0 +1,187 @@
+"""The staff admin: the two roles only, values in the change view (logged), never in lists."""
+
+import pytest
+from django.contrib.admin.sites import site
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
+from customer_data.services import record_access
+from profiles.models import Profile
+from tests.visibility.conftest import NUMBER, leaks
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/admin/customer_data/customerdata/"
+LOG = "/admin/customer_data/personaldataaccess/"
+
+
+def change_url(data: CustomerData) -> str:
+    return f"{LIST}{data.pk}/change/"
+
+
+@pytest.fixture
+def client_for(people, login):
+    def _client(who: str) -> Client:
+        return Client() if who == "anonymous" else login(people[who])
+
+    return _client
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("anonymous", 302),
+        ("member", 302),
+        ("expert", 302),
+        ("guide", 302),
+        ("owner", 302),
+        ("admin", 403),
+        ("team", 200),
+        ("cm", 200),
+    ],
+)
+def test_customer_data_admin_is_for_the_two_roles_only(who, status, client_for, owner_data):
+    client = client_for(who)
+    for url in (LIST, change_url(owner_data), f"{LIST}?q={NUMBER}"):
+        response = client.get(url)
+        assert response.status_code == status, url
+        if status != 200:
+            assert leaks(response.text) == []
+    expected_rows = 1 if status == 200 else 0
+    assert PersonalDataAccess.objects.count() == expected_rows
+
+
+def test_staff_without_role_sees_no_customer_data_in_the_admin_index(
+    people, client_for, owner_data
+):
+    people["member"].is_staff = True
+    people["member"].save()
+    for who in ("admin", "member"):
+        response = client_for(who).get("/admin/")
+        assert "customerdata" not in response.text
+        assert "personaldataaccess" not in response.text
+
+
+@pytest.mark.parametrize("who", ["team", "cm"])
+def test_change_view_shows_values_and_logs_one_disclosure(who, client_for, owner_data, people):
+    response = client_for(who).get(change_url(owner_data))
+    assert NUMBER in response.text
+    assert "0170 1234567" in response.text
+    (row,) = PersonalDataAccess.objects.all()
+    assert (row.viewer, row.subject, row.channel) == (people[who], people["owner"], "admin")
+    assert row.fields == ["customer_number", "mobile_number", "further_info"]
+
+
+@pytest.mark.parametrize("who", ["team", "cm"])
+def test_changelist_never_shows_or_reads_values(who, client_for, owner_data):
+    with CaptureQueriesContext(connection) as captured:
+        response = client_for(who).get(LIST)
+    assert "Olga Owner" in response.text
+    assert "100 %" in response.text
+    assert leaks(response.text) == []
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    for column in ("customer_number", "mobile_number", "further_info"):
+        assert f'"{column}"' not in sql
+    assert not PersonalDataAccess.objects.exists()
+
+
+@pytest.mark.parametrize("term", [NUMBER, "4711-0815 12", "4711 081 512", "owner", "OWNER"])
+def test_search_by_exact_customer_number_or_username(term, client_for, owner_data):
+    response = client_for("team").get(LIST, {"q": term})
+    assert "Olga Owner" in response.text
+    assert leaks(response.text.replace(term, "")) == []
+
+
+@pytest.mark.parametrize("term", ["4711", "47110815", "own", "Olga"])
+def test_search_has_no_partial_matches(term, client_for, owner_data):
+    response = client_for("cm").get(LIST, {"q": term})
+    assert response.status_code == 200
+    assert "Olga Owner" not in response.text
+
+
+def test_nul_in_admin_search_is_ignored_not_an_error(client_for, owner_data):
+    response = client_for("cm").get(LIST, {"q": "4711\x00"})
+    assert response.status_code == 200
+    assert leaks(response.text) == []
+
+
+def test_admin_registration_keeps_encrypted_fields_out_of_lists():
+    encrypted = {"customer_number", "mobile_number", "further_info", "customer_number_bidx"}
+    for model_admin in (site._registry[CustomerData], site._registry[Profile]):
+        named = {
+            *map(str, model_admin.list_display),
+            *model_admin.search_fields,
+            *map(str, model_admin.list_filter),
+            *(model_admin.ordering or []),
+        }
+        assert not {name.lstrip("-").split("__")[-1] for name in named} & encrypted
+
+
+def test_access_log_is_for_community_management(client_for, people, owner_data):
+    record_access(
+        viewer=people["team"],
+        subject_id=people["owner"].pk,
+        channel="profile",
+        fields=["customer_number"],
+    )
+    assert client_for("cm").get(LOG).status_code == 200
+    for who in ("team", "admin"):
+        assert client_for(who).get(LOG).status_code == 403
+
+
+def test_access_log_cannot_be_added_changed_or_deleted_even_by_its_viewers(
+    client_for, people, owner_data
+):
+    row = record_access(
+        viewer=people["team"],
+        subject_id=people["owner"].pk,
+        channel="profile",
+        fields=["customer_number"],
+    )
+    client = client_for("cm")
+    assert client.get(f"{LOG}add/").status_code == 403
+    assert client.post(f"{LOG}{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    response = client.post(f"{LOG}{row.pk}/change/", {"channel": "export"})
+    assert response.status_code == 403
+    row.refresh_from_db()
+    assert row.channel == "profile"
+    model_admin = site._registry[PersonalDataAccess]
+    request = client.get(LOG).wsgi_request
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, row)
+    assert not model_admin.has_delete_permission(request, row)
+
+
+def test_customer_data_cannot_be_edited_or_deleted_in_the_admin(client_for, owner_data):
+    client = client_for("cm")
+    assert client.post(change_url(owner_data), {"consent": ""}).status_code == 403
+    assert client.post(f"{LIST}{owner_data.pk}/delete/", {"post": "yes"}).status_code == 403
+    owner_data.refresh_from_db()
+    assert owner_data.customer_number == NUMBER
+
+
+def test_change_view_lists_consent_and_access_history(client_for, owner_data, people):
+    record_access(
+        viewer=people["team"],
+        subject_id=people["owner"].pk,
+        channel="profile",
+        fields=["mobile_number"],
+    )
+    text = client_for("cm").get(change_url(owner_data)).text
+    assert "erteilt" in text
+    assert "Tom" in text or "team" in text
+
+
+def test_str_and_repr_carry_no_personal_data(owner_data, people):
+    record = ConsentRecord.objects.get()
+    access = record_access(
+        viewer=people["team"],
+        subject_id=people["owner"].pk,
+        channel="admin",
+        fields=["customer_number"],
+    )
+    for obj in (owner_data, record, access, people["owner"].profile):
+        assert leaks(str(obj)) == []
+        assert leaks(repr(obj)) == []

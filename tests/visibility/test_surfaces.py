@@ -1,0 +1,178 @@
+"""The permission matrix over HTTP: every demo role on every surface.
+
+Allowed viewers see the values or the ring; every other response contains none of the
+three values and no ring, and only disclosures to staff are logged.
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from customer_data.models import PersonalDataAccess
+from tests.visibility.conftest import INFO, LEAK_MARKERS, NUMBER, RING_MARKER, leaks
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "member", "regular", "expert", "guide", "team", "cm", "admin", "owner"]
+SEES_VALUES = {"team", "cm", "owner"}
+SEES_RING = {"expert", "guide", "team", "cm", "owner"}
+SEES_RINGS_IN_LISTS = {"expert", "guide", "team", "cm"}
+OWNER_ROW = 'class="member-link" href="/members/owner/"'
+
+
+@pytest.fixture
+def client_for(people, login):
+    def _client(who: str) -> Client:
+        return Client() if who == "anonymous" else login(people[who])
+
+    return _client
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_profile_page_shows_values_ring_or_nothing(who, client_for, owner_data):
+    response = client_for(who).get("/members/owner/")
+    assert response.status_code == 200
+    text = response.text
+    if who in SEES_VALUES:
+        assert NUMBER in text
+        assert "0170 1234567" in text
+        assert "Rückruf bitte ab 18 Uhr" in text
+        assert "gAAAAA" not in text
+    else:
+        assert leaks(text) == []
+        assert "Rückruf" not in text
+    if who in SEES_RING:
+        assert "100 % Profildaten ausgefüllt" in text
+    else:
+        # No ring, no empty section, no hint that customer data exists.
+        assert RING_MARKER not in text
+        assert "Kundendaten" not in text
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_profile_page_logs_exactly_the_disclosures(who, client_for, owner_data, people):
+    client_for(who).get("/members/owner/")
+    rows = list(PersonalDataAccess.objects.all())
+    if who in {"team", "cm"}:
+        assert len(rows) == 1
+        (row,) = rows
+        assert row.viewer == people[who]
+        assert row.subject == people["owner"]
+        assert row.channel == "profile"
+        assert row.fields == ["customer_number", "mobile_number", "further_info"]
+        assert not any(marker in str(row.fields) for marker in LEAK_MARKERS)
+    else:
+        assert rows == []
+
+
+def test_staff_see_no_values_without_consent_and_nothing_is_logged(client_for, people):
+    response = client_for("team").get("/members/owner/")
+    assert "Keine Kundendaten hinterlegt" in response.text
+    assert "0 % Profildaten ausgefüllt" in response.text
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_unknown_member_is_404(client_for):
+    assert client_for("team").get("/members/nobody-here/").status_code == 404
+
+
+def test_further_information_is_escaped_for_staff(client_for, people):
+    from customer_data.services import save_customer_data
+
+    owner = people["owner"]
+    save_customer_data(
+        user_id=owner.pk,
+        by=owner,
+        consent=True,
+        cleaned={"further_info": "<script>alert(1)</script>"},
+    )
+    text = client_for("cm").get("/members/owner/").text
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+@pytest.mark.parametrize("who", ROLES)
+@pytest.mark.parametrize(
+    "query", ["", "?q=olga", "?sort=rank", "?sort=-joined&page=1", "?q=Owner&sort=-name"]
+)
+def test_directory_shows_rings_only_to_those_who_may_see_them(who, query, client_for, owner_data):
+    response = client_for(who).get(f"/members/{query}")
+    assert response.status_code == 200
+    assert OWNER_ROW in response.text
+    assert leaks(response.text) == []
+    assert (RING_MARKER in response.text) is (who in SEES_RINGS_IN_LISTS)
+    assert not PersonalDataAccess.objects.exists()
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_directory_search_never_matches_customer_data(who, client_for, owner_data):
+    response = client_for(who).get(f"/members/?q={NUMBER}")
+    assert response.status_code == 200
+    assert OWNER_ROW not in response.text
+    assert "Keine Mitglieder gefunden" in response.text
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member", "regular", "admin", "owner"])
+@pytest.mark.parametrize("query", ["", "?sort=rank", "?sort=-name", "?q=o"])
+def test_directory_for_others_never_touches_customer_data(who, query, client_for, owner_data):
+    with CaptureQueriesContext(connection) as captured:
+        client_for(who).get(f"/members/{query}")
+    assert not any("customer_data" in q["sql"] for q in captured.captured_queries)
+
+
+@pytest.mark.parametrize("who", ["expert", "guide"])
+def test_directory_rings_never_read_encrypted_columns(who, client_for, owner_data):
+    with CaptureQueriesContext(connection) as captured:
+        client_for(who).get("/members/")
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    for column in ("customer_number", "mobile_number", "further_info"):
+        assert f'"{column}"' not in sql
+
+
+@pytest.mark.parametrize("who", ["expert", "guide"])
+def test_ring_only_profile_never_reads_encrypted_columns(who, client_for, owner_data):
+    with CaptureQueriesContext(connection) as captured:
+        client_for(who).get("/members/owner/")
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    assert '"mobile_number"' not in sql
+    assert '"further_info"' not in sql
+
+
+@pytest.mark.parametrize("who", [r for r in ROLES if r not in {"anonymous", "owner"}])
+@pytest.mark.parametrize("tab", ["profile", "preferences", "privacy"])
+def test_nobody_else_sees_the_owners_values_on_their_own_settings(who, tab, client_for, owner_data):
+    response = client_for(who).get(f"/settings/{tab}/")
+    assert response.status_code == 200
+    assert leaks(response.text) == []
+
+
+def test_role_removal_takes_effect_on_the_next_request(client_for, people, owner_data):
+    client = client_for("team")
+    assert NUMBER in client.get("/members/owner/").text
+    people["team"].groups.clear()
+    text = client.get("/members/owner/").text
+    assert leaks(text) == []
+    assert RING_MARKER not in text
+
+
+def test_rank_change_takes_effect_on_the_next_request(client_for, people, owner_data):
+    from community.models import Rank
+    from profiles.models import Profile
+
+    client = client_for("regular")
+    assert RING_MARKER not in client.get("/members/owner/").text
+    Profile.objects.filter(user=people["regular"]).update(
+        rank=Rank.objects.get(code="mitgestalter")
+    )
+    assert "100 % Profildaten ausgefüllt" in client.get("/members/owner/").text
+
+
+def test_withdrawn_consent_leaves_staff_nothing(client_for, people, owner_data):
+    from customer_data.services import erase_customer_data
+
+    erase_customer_data(user_id=people["owner"].pk, by=people["owner"])
+    text = client_for("team").get("/members/owner/").text
+    assert leaks(text) == []
+    assert INFO not in text
+    assert "0 % Profildaten ausgefüllt" in text
