@@ -4,7 +4,7 @@ Environments differ only in their variables (see `.env.example`). A local `.env`
 file is read for convenience; real environment variables win over it.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -235,9 +235,16 @@ CUSTOMER_NUMBER_MAX_DIGITS = env.int("CUSTOMER_NUMBER_MAX_DIGITS", default=20)
 CUSTOMER_INFO_MAX_LENGTH = env.int("CUSTOMER_INFO_MAX_LENGTH", default=1000)
 # Bump when the consent wording changes; consents for older versions then count as absent.
 CONSENT_TEXT_VERSION = env.str("CONSENT_TEXT_VERSION", default="2026-11")
+# When the current version took effect; data consented under an older one is erased by
+# `purge_stale_customer_data` once this many days have passed without a new consent.
+CONSENT_TEXT_EFFECTIVE_DATE = date.fromisoformat(
+    env.str("CONSENT_TEXT_EFFECTIVE_DATE", default="2026-11-01")
+)
 CONSENT_REGRANT_GRACE_DAYS = env.int("CONSENT_REGRANT_GRACE_DAYS", default=90)
+# Customer data unchanged this long is erased (about 24 months).
 CUSTOMER_DATA_RETENTION_DAYS = env.int("CUSTOMER_DATA_RETENTION_DAYS", default=730)
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=730)
+# The Profil tab reminds members to check "Weitere Informationen" older than this (6 months).
 FURTHER_INFO_STALE_DAYS = env.int("FURTHER_INFO_STALE_DAYS", default=182)
 
 # --- Logging ---

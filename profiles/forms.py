@@ -79,3 +79,7 @@ class DirectoryForm(forms.Form):
         cleaned["sort"] = cleaned.get("sort") or self.DEFAULTS["sort"]
         cleaned["page"] = cleaned.get("page") or 1
         return cleaned
+
+
+class PageForm(forms.Form):
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)

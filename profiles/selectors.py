@@ -1,10 +1,20 @@
 """Reads of profiles and members."""
 
-from django.db.models import Q, QuerySet
+from datetime import datetime
+from typing import Any
 
-from community.roles import role_annotations
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from community.roles import role_annotations, roles_from_annotations
 from customer_data.permissions import Visibility
-from customer_data.selectors import with_customer_data
+from customer_data.selectors import (
+    get_customer_data,
+    list_accesses_to,
+    list_consent_records,
+    with_customer_data,
+)
 from profiles.models import Profile
 
 DIRECTORY_ORDER = {
@@ -35,3 +45,67 @@ def list_members(*, search: str = "", order: str = "name", level: Visibility) ->
     if search:
         qs = qs.filter(Q(display_name__icontains=search) | Q(user__username__icontains=search))
     return qs.order_by(*DIRECTORY_ORDER[order])
+
+
+def list_access_log_for_member(*, user_id: int) -> QuerySet:
+    """The member's own access log with each viewer's name and roles, newest first."""
+    return list_accesses_to(subject_id=user_id).annotate(**role_annotations("viewer_id"))
+
+
+def export_member_data(*, user: AbstractBaseUser) -> dict[str, Any]:
+    """Everything stored about the member, for "Meine Daten herunterladen" (owner only)."""
+    profile = _members().get(user_id=user.pk)
+    data = get_customer_data(user_id=user.pk)
+    return {
+        "format": "telekom-hilft-community/member-export",
+        "version": 1,
+        "generated_at": timezone.now().isoformat(),
+        "member": {
+            "username": user.get_username(),
+            "display_name": profile.display_name,
+            "about": profile.about,
+            "location": profile.location,
+            "rank": profile.rank.name if profile.rank else None,
+            "member_since": profile.user.date_joined.isoformat(),
+            "language": profile.language,
+            "time_zone": profile.time_zone,
+            "show_rank": profile.show_rank,
+        },
+        "customer_data": None
+        if data is None
+        else {
+            "consent": data.consent,
+            "consent_is_current": data.consent_is_current,
+            "consent_text_version": data.consent_version or None,
+            "consented_at": _iso(data.consented_at),
+            "customer_number": data.customer_number,
+            "mobile_number": data.mobile_number,
+            "further_info": data.further_info,
+            "further_info_updated_at": _iso(data.further_info_updated_at),
+            "fill_percentage": data.fill_percentage,
+            "updated_at": _iso(data.updated_at),
+        },
+        "consent_history": [
+            {
+                "action": record.action,
+                "reason": record.reason,
+                "consent_text_version": record.consent_text_version,
+                "at": record.at.isoformat(),
+            }
+            for record in list_consent_records(user_id=user.pk)
+        ],
+        "access_log": [
+            {
+                "at": access.at.isoformat(),
+                "viewer": access.viewer.profile.display_name if access.viewer else None,
+                "viewer_roles": [role.value for role in roles_from_annotations(access)],
+                "channel": access.channel,
+                "fields": access.fields,
+            }
+            for access in list_access_log_for_member(user_id=user.pk)
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

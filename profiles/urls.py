@@ -8,6 +8,9 @@ urlpatterns = [
     path("settings/profile/", views.settings_profile, name="settings_profile"),
     path("settings/preferences/", views.settings_preferences, name="settings_preferences"),
     path("settings/privacy/", views.settings_privacy, name="settings_privacy"),
+    path("settings/privacy/export/", views.privacy_export, name="privacy_export"),
+    path("settings/privacy/erase/", views.privacy_erase, name="privacy_erase"),
+    path("settings/privacy/preview/", views.privacy_preview, name="privacy_preview"),
     path("members/", views.directory, name="directory"),
     path("members/<str:username>/", views.member_detail, name="detail"),
 ]

@@ -1,14 +1,17 @@
 """Member-facing pages: the "Meine Einstellungen" tabs, public profiles, the directory."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from community.http import AuthenticatedHttpRequest
 from community.roles import roles_from_annotations
@@ -21,13 +24,18 @@ from customer_data.forms import CustomerDataForm
 from customer_data.models import PersonalDataAccess
 from customer_data.permissions import Visibility
 from profiles import selectors, services
-from profiles.forms import DirectoryForm, PreferencesForm, PublicProfileForm
+from profiles.forms import DirectoryForm, PageForm, PreferencesForm, PublicProfileForm
+from profiles.models import Profile
 
 DIRECTORY_PAGE_SIZE = 50
+ACCESS_LOG_PAGE_SIZE = 20
 
 
-def _settings_page(request: HttpRequest, tab: str, context: dict) -> HttpResponse:
-    return render(request, f"profiles/settings_{tab}.html", {"tab": tab, **context})
+def _settings_page(
+    request: HttpRequest, tab: str, context: dict, *, template: str = ""
+) -> HttpResponse:
+    template = template or f"profiles/settings_{tab}.html"
+    return render(request, template, {"tab": tab, **context})
 
 
 @never_cache
@@ -86,13 +94,95 @@ def settings_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def settings_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Datenschutz: who saw my data, my consent history, my data rights, the policy."""
     user = request.user
+    accesses = Paginator(
+        selectors.list_access_log_for_member(user_id=user.pk), ACCESS_LOG_PAGE_SIZE
+    )
+    page = accesses.get_page(_page_number(request))
     return _settings_page(
         request,
         "privacy",
         {
             "stored": customer_selectors.get_fill_state(user_id=user.pk),
             "consent_records": customer_selectors.list_consent_records(user_id=user.pk),
+            "accesses": [(access, roles_from_annotations(access)) for access in page],
+            "access_page": page,
+            "policy": permissions.explain_policy(),
+        },
+    )
+
+
+@never_cache
+@require_POST
+def privacy_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Meine Daten herunterladen": the member's own data as a JSON attachment."""
+    payload = selectors.export_member_data(user=request.user)
+    response = HttpResponse(
+        json.dumps(payload, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    stamp = timezone.now().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="meine-daten-{stamp}.json"'
+    return response
+
+
+@never_cache
+@require_POST
+def privacy_erase(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Kundendaten jetzt löschen": a confirmation step, then erasure with a record."""
+    if request.POST.get("confirm") != "yes":
+        stored = customer_selectors.get_fill_state(user_id=request.user.pk)
+        return _settings_page(
+            request, "privacy", {"stored": stored}, template="profiles/settings_privacy_erase.html"
+        )
+    customer_services.erase_customer_data(user_id=request.user.pk, by=request.user)
+    messages.success(
+        request, _("Ihre Kundendaten wurden gelöscht und Ihre Einwilligung widerrufen.")
+    )
+    return redirect("profiles:settings_privacy")
+
+
+@never_cache
+@require_GET
+def privacy_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "So sieht ein Mitgestalter mein Profil": my page exactly as the policy shows it to one."""
+    level = permissions.POLICY[permissions.Audience.EXPERIENCED_MEMBER]
+    username = request.user.get_username()
+    profile = selectors.get_profile_for_page(username=username, level=level)
+    if profile is None:
+        raise Http404
+    return _profile_page(request, profile, level, preview=True)
+
+
+def _page_number(request: HttpRequest) -> int:
+    form = PageForm(request.GET)
+    return form.cleaned_data["page"] if form.is_valid() and form.cleaned_data["page"] else 1
+
+
+def _profile_page(
+    request: HttpRequest, profile: Profile, level: Visibility, *, preview: bool = False
+) -> HttpResponse:
+    data = customer_selectors.customer_data_of(profile.user) if level.shows_ring else None
+    values = permissions.shown_values(level, data)
+    if values and permissions.is_disclosure(request.user, profile.user_id):
+        customer_services.record_access(
+            viewer=request.user,  # type: ignore[arg-type]
+            subject_id=profile.user_id,
+            channel=PersonalDataAccess.Channel.PROFILE,
+            fields=values,
+        )
+    return render(
+        request,
+        "profiles/detail.html",
+        {
+            "profile": profile,
+            "roles": roles_from_annotations(profile),
+            "level": level,
+            "data": data,
+            "values": values,
+            "is_owner": request.user.pk == profile.user_id and not preview,
+            "preview": preview,
         },
     )
 
@@ -107,28 +197,7 @@ def member_detail(request: HttpRequest, username: str) -> HttpResponse:
     )
     if profile is None:
         raise Http404
-    level = permissions.visibility(viewer, profile.user_id)
-    data = customer_selectors.customer_data_of(profile.user) if level.shows_ring else None
-    values = permissions.shown_values(level, data)
-    if values and permissions.is_disclosure(viewer, profile.user_id):
-        customer_services.record_access(
-            viewer=viewer,
-            subject_id=profile.user_id,
-            channel=PersonalDataAccess.Channel.PROFILE,
-            fields=values,
-        )
-    return render(
-        request,
-        "profiles/detail.html",
-        {
-            "profile": profile,
-            "roles": roles_from_annotations(profile),
-            "level": level,
-            "data": data,
-            "values": values,
-            "is_owner": viewer.pk == profile.user_id,
-        },
-    )
+    return _profile_page(request, profile, permissions.visibility(viewer, profile.user_id))
 
 
 @login_not_required
