@@ -147,7 +147,7 @@ class TestConsentTextVersion:
     def test_purge_erases_outdated_consents_after_the_grace_period(
         self, outdated, people, settings
     ):
-        settings.CONSENT_TEXT_EFFECTIVE_DATE = date.today()
+        settings.CONSENT_TEXT_EFFECTIVE_DATE = timezone.localdate()
         settings.CONSENT_REGRANT_GRACE_DAYS = 90
         old_version = outdated.consent_version
         assert (
