@@ -1,4 +1,5 @@
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,3 +12,10 @@ class LoginForm(AuthenticationForm):
         ),
         "inactive": _("Dieses Konto ist deaktiviert."),
     }
+
+    def clean_username(self) -> str:
+        # AuthenticationForm sets max_length after the field is built, so its validator is
+        # missing; without this an overlong name would reach the login-attempt log.
+        username: str = self.cleaned_data["username"]
+        MaxLengthValidator(getattr(self.fields["username"], "max_length", None) or 150)(username)
+        return username

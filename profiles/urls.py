@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from community.converters import UsernameConverter
 from profiles import views
 
 app_name = "profiles"
+register_converter(UsernameConverter, "username")
 
 urlpatterns = [
     path("settings/profile/", views.settings_profile, name="settings_profile"),
@@ -12,5 +14,5 @@ urlpatterns = [
     path("settings/privacy/erase/", views.privacy_erase, name="privacy_erase"),
     path("settings/privacy/preview/", views.privacy_preview, name="privacy_preview"),
     path("members/", views.directory, name="directory"),
-    path("members/<str:username>/", views.member_detail, name="detail"),
+    path("members/<username:username>/", views.member_detail, name="detail"),
 ]
