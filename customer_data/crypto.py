@@ -85,7 +85,7 @@ def rotate(token: str) -> str:
     """Re-encrypt a token with the newest key (it must decrypt with one of the keys)."""
     try:
         return _fernet().rotate(token.encode("ascii")).decode("ascii")
-    except InvalidToken:
+    except (InvalidToken, UnicodeError):
         raise DecryptionError("A stored token matches none of FIELD_ENCRYPTION_KEYS.") from None
 
 

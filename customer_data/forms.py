@@ -140,4 +140,5 @@ class CustomerDataForm(forms.Form):
     def withdraws(self) -> bool:
         """Saving this form erases stored data (the switch is off while data is stored)."""
         stored = self.instance is not None and self.instance.consent_is_current
-        return bool(stored and self.is_bound and not self.data.get(self.add_prefix("consent")))
+        # Read the switch as its field does ("false" is off), not as the raw POST value.
+        return bool(stored and self.is_bound and not self["consent"].data)

@@ -1,0 +1,634 @@
+"""The "Meine Einstellungen" tabs: Profil with customer data and the ring, Einstellungen, Datenschutz."""
+
+import datetime
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+
+from community.models import Rank
+from customer_data.models import (
+    ENCRYPTED_FIELDS,
+    ConsentRecord,
+    CustomerData,
+    PersonalDataAccess,
+)
+from customer_data.services import record_access, save_customer_data
+from profiles.models import Profile
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TABS = {
+    "profile": "/settings/profile/",
+    "preferences": "/settings/preferences/",
+    "privacy": "/settings/privacy/",
+}
+TAB_LABELS = {"profile": "Profil", "preferences": "Einstellungen", "privacy": "Datenschutz"}
+PROFILE_URL = TABS["profile"]
+
+VALUES = {
+    "customer_number": "123456789012",
+    "mobile_number": "+491711234567",
+    "further_info": "Auftrag 4711\nab 18 Uhr erreichbar",
+}
+TYPED = {
+    "customer-customer_number": "1234 5678-9012",
+    "customer-mobile_number": "0171 1234567",
+    "customer-further_info": "Auftrag 4711\r\nab 18 Uhr erreichbar",
+}
+SAVED = "Ihre Einstellungen wurden gespeichert."
+ERASED = "Gespeichert. Ihre Kundendaten wurden gelöscht."
+
+
+def profile_post(consent: bool = True, **fields: str) -> dict[str, str]:
+    """A complete POST of the Profil tab; `consent=False` leaves the switch out, as browsers do."""
+    data = {
+        "profile-display_name": "Olga Owner",
+        "profile-about": "Ich mag Glasfaser.",
+        "profile-location": "Bonn",
+        **TYPED,
+        "confirm_withdrawal": "",
+    }
+    if consent:
+        data["customer-consent"] = "on"
+    data.update(fields)
+    return data
+
+
+def store(user, **values: str) -> CustomerData:
+    return save_customer_data(user_id=user.pk, by=user, consent=True, cleaned=values)
+
+
+def raw_row(user_id: int) -> dict[str, object] | None:
+    """The stored customer data columns exactly as the database holds them."""
+    quote = connection.ops.quote_name
+    columns = [*ENCRYPTED_FIELDS, "customer_number_bidx", "consent", "filled_count"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(quote(c) for c in columns)} "  # noqa: S608 (fixed identifiers)
+            f"FROM {quote(CustomerData._meta.db_table)} WHERE {quote('user_id')} = %s",
+            [user_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else dict(zip(columns, row, strict=True))
+
+
+def nothing_stored(user) -> bool:
+    row = raw_row(user.pk)
+    return row is None or (
+        not row["consent"]
+        and row["filled_count"] == 0
+        and all(row[name] is None for name in [*ENCRYPTED_FIELDS, "customer_number_bidx"])
+    )
+
+
+def tag(html: str, marker: str) -> str:
+    """The opening tag of the element carrying `marker` (an attribute)."""
+    match = re.search(rf"<[a-z]+\s[^>]*(?<=\s){re.escape(marker)}(?=[\s/>=])[^>]*>", html)
+    assert match, marker
+    return match.group(0)
+
+
+def warning_is_shown(html: str) -> bool:
+    return not re.search(r"\bhidden\b", tag(html, "data-withdraw-warning"))
+
+
+@pytest.fixture
+def owner(people):
+    return people["owner"]
+
+
+@pytest.fixture
+def owner_client(owner, login):
+    return login(owner)
+
+
+# --- The tabs ---
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_every_tab_renders_meine_einstellungen_with_three_tab_links(owner_client, tab):
+    response = owner_client.get(TABS[tab])
+
+    assert response.status_code == 200
+    assert "<h1>Meine Einstellungen</h1>" in response.text
+    for other, url in TABS.items():
+        link = re.search(rf'<a [^>]*href="{url}"[^>]*>{TAB_LABELS[other]}</a>', response.text)
+        assert link, other
+        assert ('aria-current="page"' in link.group(0)) is (other == tab)
+    assert response.text.count('aria-current="page"') == 1
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_every_tab_is_never_cached(owner_client, tab):
+    response = owner_client.get(TABS[tab])
+
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_a_visitor_is_sent_to_login_and_comes_back_after_logging_in(owner, tab):
+    client = Client()
+
+    response = client.get(TABS[tab])
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={TABS[tab]}"
+    login_page = client.get(response["Location"])
+    assert f'name="next" value="{TABS[tab]}"' in login_page.text
+
+    response = client.post(
+        "/accounts/login/", {"username": owner.username, "password": PASSWORD, "next": TABS[tab]}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == TABS[tab]
+    landed = client.get(response["Location"])
+    assert landed.status_code == 200
+    assert "Meine Einstellungen" in landed.text
+
+
+def test_a_visitor_posting_to_the_profile_tab_stores_nothing(owner):
+    response = Client().post(PROFILE_URL, profile_post())
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert nothing_stored(owner)
+
+
+def test_the_privacy_tab_takes_no_post(owner_client):
+    assert owner_client.post(TABS["privacy"]).status_code == 405
+
+
+# --- The Profil tab: round trip ---
+
+
+def test_the_profile_tab_shows_the_section_switch_and_fields(owner_client):
+    html = owner_client.get(PROFILE_URL).text
+
+    assert "Kundendaten für den Kundenservice" in html
+    switch = tag(html, 'role="switch"')
+    assert 'type="checkbox"' in switch
+    assert 'name="customer-consent"' in switch
+    assert "checked" not in switch
+    for label in ("Kundennummer", "Handynummer", "Weitere Informationen", "Speichern"):
+        assert label in html
+    assert "Eine Festnetznummer ist auch möglich." in html
+    # Without consent the fields are there for the script, but hidden.
+    assert re.search(r"\bhidden\b", tag(html, "data-consent-fields"))
+
+
+def test_saving_the_profile_tab_stores_everything_and_redirects_to_it(owner, owner_client):
+    response = owner_client.post(
+        PROFILE_URL,
+        profile_post(**{"profile-display_name": "Olga O.", "profile-location": "Köln"}),
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == PROFILE_URL
+    profile = Profile.objects.get(user=owner)
+    assert (profile.display_name, profile.about, profile.location) == (
+        "Olga O.",
+        "Ich mag Glasfaser.",
+        "Köln",
+    )
+    data = CustomerData.objects.get(user=owner)
+    assert {name: getattr(data, name) for name in ENCRYPTED_FIELDS} == VALUES
+    assert data.consent_is_current
+    assert ConsentRecord.objects.filter(user=owner, action="granted").count() == 1
+
+    page = owner_client.get(response["Location"])
+
+    assert SAVED in page.text
+    assert "100 % Profildaten ausgefüllt" in page.text
+    assert 'value="123456789012"' in page.text
+    assert 'value="0171 1234567"' in page.text
+    assert "Auftrag 4711\nab 18 Uhr erreichbar</textarea>" in page.text
+    assert "checked" in tag(page.text, 'role="switch"')
+    assert not re.search(r"\bhidden\b", tag(page.text, "data-consent-fields"))
+    assert SAVED not in owner_client.get(PROFILE_URL).text
+
+
+def test_saving_twice_records_one_grant(owner, owner_client):
+    owner_client.post(PROFILE_URL, profile_post())
+    owner_client.post(PROFILE_URL, profile_post(**{"customer-further_info": ""}))
+
+    assert ConsentRecord.objects.filter(user=owner).count() == 1
+    assert CustomerData.objects.get(user=owner).fill_percentage == 67
+
+
+def test_without_the_switch_nothing_posted_for_the_fields_is_stored(owner, owner_client):
+    response = owner_client.post(PROFILE_URL, profile_post(consent=False))
+
+    assert response.status_code == 302
+    assert nothing_stored(owner)
+    assert not ConsentRecord.objects.filter(user=owner).exists()
+    assert Profile.objects.get(user=owner).location == "Bonn"
+
+
+# --- The ring ---
+
+
+@pytest.mark.parametrize(
+    ("values", "percent", "filled"),
+    [
+        ({}, 0, 0),
+        ({"mobile_number": VALUES["mobile_number"]}, 33, 1),
+        ({"customer_number": VALUES["customer_number"], "further_info": "x"}, 67, 2),
+        (VALUES, 100, 3),
+    ],
+    ids=["0", "33", "67", "100"],
+)
+def test_the_ring_shows_how_many_of_the_three_fields_are_stored(
+    owner, owner_client, values, percent, filled
+):
+    store(owner, **values)
+
+    for url in (PROFILE_URL, TABS["privacy"]):
+        html = owner_client.get(url).text
+        assert f"{percent} % Profildaten ausgefüllt" in html
+        ring = tag(html, 'role="meter"')
+        assert f'aria-valuetext="{filled} von 3 Feldern ausgefüllt"' in ring
+        assert f'aria-valuenow="{percent}"' in ring
+        assert 'aria-label="Profildaten ausgefüllt"' in ring
+    assert html.count('role="meter"') == 1
+
+
+def test_the_ring_reads_zero_for_a_member_who_never_saved(owner_client):
+    html = owner_client.get(PROFILE_URL).text
+
+    assert "0 % Profildaten ausgefüllt" in html
+    assert 'aria-valuetext="0 von 3 Feldern ausgefüllt"' in html
+
+
+def test_the_four_ring_states_look_different(owner, owner_client):
+    classes = set()
+    for values in (
+        {},
+        {"further_info": "x"},
+        {"further_info": "x", "mobile_number": "+49228123456"},
+        VALUES,
+    ):
+        store(owner, **values)
+        ring = tag(owner_client.get(PROFILE_URL).text, 'role="meter"')
+        classes.add(re.search(r'class="([^"]*)"', ring).group(1))
+
+    assert len(classes) == 4
+
+
+def test_an_outdated_consent_reads_as_zero_and_shows_no_values(owner, owner_client, settings):
+    store(owner, **VALUES)
+    settings.CONSENT_TEXT_VERSION = "2099-01"
+
+    html = owner_client.get(PROFILE_URL).text
+
+    assert "0 % Profildaten ausgefüllt" in html
+    assert "123456789012" not in html
+    assert "checked" not in tag(html, 'role="switch"')
+
+
+# --- Switching consent off ---
+
+
+def test_switching_off_without_confirmation_warns_and_stores_nothing(owner, owner_client):
+    store(owner, **VALUES)
+    before = raw_row(owner.pk)
+
+    response = owner_client.post(
+        PROFILE_URL, profile_post(consent=False, **{"profile-location": "Köln"})
+    )
+
+    assert response.status_code == 200
+    assert "Achtung" in response.text
+    assert warning_is_shown(response.text)
+    assert "Klicken Sie zum Bestätigen erneut" in response.text
+    assert 'value="1"' in tag(response.text, "data-confirm-withdrawal")
+    assert raw_row(owner.pk) == before
+    assert not ConsentRecord.objects.filter(user=owner, action="withdrawn").exists()
+    assert Profile.objects.get(user=owner).location == ""
+
+
+def test_the_warning_is_hidden_until_the_switch_is_turned_off(owner, owner_client):
+    store(owner, **VALUES)
+
+    html = owner_client.get(PROFILE_URL).text
+
+    assert not warning_is_shown(html)
+    assert "Klicken Sie zum Bestätigen erneut" not in html
+
+
+def test_switching_off_with_confirmation_erases_and_records_the_withdrawal(owner, owner_client):
+    store(owner, **VALUES)
+
+    response = owner_client.post(
+        PROFILE_URL, profile_post(consent=False, confirm_withdrawal="1"), follow=True
+    )
+
+    assert response.redirect_chain == [(PROFILE_URL, 302)]
+    assert ERASED in response.text
+    assert "0 % Profildaten ausgefüllt" in response.text
+    assert raw_row(owner.pk) == {
+        "customer_number": None,
+        "mobile_number": None,
+        "further_info": None,
+        "customer_number_bidx": None,
+        "consent": False,
+        "filled_count": 0,
+    }
+    assert ConsentRecord.objects.filter(user=owner, action="withdrawn").count() == 1
+    assert "123456789012" not in response.text
+
+
+def test_a_switch_posted_as_false_still_needs_the_confirmation(owner, owner_client):
+    store(owner, **VALUES)
+    before = raw_row(owner.pk)
+
+    response = owner_client.post(PROFILE_URL, profile_post(**{"customer-consent": "false"}))
+
+    assert response.status_code == 200
+    assert warning_is_shown(response.text)
+    assert raw_row(owner.pk) == before
+
+
+# --- Invalid input ---
+
+
+def test_an_invalid_post_stores_nothing_and_keeps_what_was_typed(owner, owner_client):
+    response = owner_client.post(
+        PROFILE_URL,
+        profile_post(
+            **{
+                "profile-display_name": "Neuer Name",
+                "profile-location": "Köln",
+                "customer-customer_number": "12AB34",
+                "customer-mobile_number": "0171 7654321",
+                "customer-further_info": "Störung 0815",
+            }
+        ),
+    )
+
+    assert response.status_code == 200
+    assert "Die Kundennummer darf nur Ziffern enthalten" in response.text
+    assert SAVED not in response.text
+    assert nothing_stored(owner)
+    assert not ConsentRecord.objects.filter(user=owner).exists()
+    profile = Profile.objects.get(user=owner)
+    assert (profile.display_name, profile.location) == ("Olga Owner", "")
+    assert 'value="Neuer Name"' in response.text
+    assert 'value="Köln"' in response.text
+    assert 'value="12AB34"' in response.text
+    assert 'value="0171 7654321"' in response.text
+    assert "Störung 0815</textarea>" in response.text
+    assert "checked" in tag(response.text, 'role="switch"')
+
+
+def test_an_invalid_profile_field_stores_no_customer_data_either(owner, owner_client):
+    response = owner_client.post(PROFILE_URL, profile_post(**{"profile-display_name": "  "}))
+
+    assert response.status_code == 200
+    assert "display_name" in response.context["profile_form"].errors
+    assert nothing_stored(owner)
+
+
+def test_an_invalid_post_keeps_stored_data_as_it_was(owner, owner_client):
+    store(owner, **VALUES)
+    before = raw_row(owner.pk)
+
+    owner_client.post(PROFILE_URL, profile_post(**{"customer-mobile_number": "hallo"}))
+
+    assert raw_row(owner.pk) == before
+
+
+def test_markup_in_further_info_is_escaped_on_the_page(owner, owner_client):
+    script = "<script>alert(1)</script>"
+    owner_client.post(PROFILE_URL, profile_post(**{"customer-further_info": script}))
+    assert CustomerData.objects.get(user=owner).further_info == script
+
+    html = owner_client.get(PROFILE_URL).text
+
+    assert script not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_markup_is_escaped_when_an_invalid_form_is_shown_again(owner_client):
+    script = "<script>alert(1)</script>"
+    response = owner_client.post(
+        PROFILE_URL,
+        profile_post(**{"customer-further_info": script, "customer-customer_number": f"1{script}"}),
+    )
+
+    assert response.status_code == 200
+    assert script not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+POSTED_FIELDS = [
+    "profile-display_name",
+    "profile-about",
+    "profile-location",
+    "customer-customer_number",
+    "customer-mobile_number",
+    "customer-further_info",
+]
+
+
+@pytest.mark.parametrize("field", POSTED_FIELDS)
+@pytest.mark.parametrize("char", ["\x00", "\x1b"], ids=["nul", "escape"])
+def test_control_characters_in_any_field_give_a_form_error_never_a_500(
+    owner, owner_client, field, char
+):
+    data = profile_post()
+    data[field] = f"{data[field] or 'x'}{char}1"
+
+    response = owner_client.post(PROFILE_URL, data)
+
+    assert response.status_code == 200
+    form, name = field.split("-", 1)
+    assert name in response.context[f"{form}_form"].errors
+    assert nothing_stored(owner)
+    assert Profile.objects.get(user=owner).location == ""
+
+
+# --- Mass assignment ---
+
+
+def test_extra_post_fields_change_nothing(owner, owner_client, people):
+    guide_rank = Rank.objects.get(code="community-guide")
+    rank_before = Profile.objects.get(user=owner).rank_id
+    extra = {
+        "filled_count": "3",
+        "customer-filled_count": "3",
+        "customer_number_bidx": "f" * 64,
+        "customer-customer_number_bidx": "f" * 64,
+        "customer-consent_version": "1999-01",
+        "customer-consented_at": "2000-01-01 00:00",
+        "customer-user": str(people["team"].pk),
+        "rank": str(guide_rank.pk),
+        "profile-rank": str(guide_rank.pk),
+        "is_staff": "on",
+        "profile-is_staff": "on",
+        "is_superuser": "on",
+        "profile-user": str(people["team"].pk),
+        "profile-show_rank": "",
+        "user_id": str(people["team"].pk),
+    }
+
+    response = owner_client.post(
+        PROFILE_URL, profile_post(**{"customer-customer_number": "", **extra})
+    )
+
+    assert response.status_code == 302
+    user = get_user_model().objects.select_related("profile").get(pk=owner.pk)
+    assert not user.is_staff
+    assert not user.is_superuser
+    assert user.profile.rank_id == rank_before
+    assert user.profile.show_rank is True
+    data = CustomerData.objects.get(user=owner)
+    assert data.customer_number_bidx is None
+    assert data.filled_count == 2
+    assert data.consent_version != "1999-01"
+    assert data.consented_at.year != 2000
+    assert not CustomerData.objects.filter(user=people["team"]).exists()
+    assert Profile.objects.get(user=people["team"]).display_name == "team"
+
+
+# --- The Einstellungen tab ---
+
+
+def save_preferences(client: Client, **fields: str):
+    data = {"language": "de", "time_zone": "Europe/Berlin", "show_rank": "on", **fields}
+    return client.post(TABS["preferences"], {k: v for k, v in data.items() if v is not None})
+
+
+def test_the_language_applies_from_the_next_request(owner, owner_client):
+    before = owner_client.get(PROFILE_URL)
+    assert '<html lang="de">' in before.text
+    assert before["Content-Language"] == "de"
+
+    response = save_preferences(owner_client, language="en")
+
+    assert response.status_code == 302
+    assert response["Location"] == TABS["preferences"]
+    assert Profile.objects.get(user=owner).language == "en"
+    after = owner_client.get(PROFILE_URL)
+    assert '<html lang="en">' in after.text
+    assert after["Content-Language"] == "en"
+
+
+def test_the_time_zone_is_used_for_dates(owner, owner_client):
+    ConsentRecord.objects.create(
+        user=owner,
+        action=ConsentRecord.Action.GRANTED,
+        consent_text_version="2026-11",
+        at=datetime.datetime(2026, 1, 15, 23, 30, tzinfo=datetime.UTC),
+    )
+    berlin = owner_client.get(TABS["privacy"]).text
+    assert "00:30" in berlin
+    assert "18:30" not in berlin
+
+    save_preferences(owner_client, time_zone="America/New_York")
+
+    new_york = owner_client.get(TABS["privacy"]).text
+    assert "18:30" in new_york
+    assert "00:30" not in new_york
+
+
+def test_an_unknown_time_zone_is_refused(owner, owner_client):
+    response = save_preferences(owner_client, time_zone="Mars/Olympus_Mons")
+
+    assert response.status_code == 200
+    assert Profile.objects.get(user=owner).time_zone == "Europe/Berlin"
+
+
+def test_show_rank_off_hides_the_rank_badge_on_the_public_profile(people, login):
+    guide = people["guide"]
+    client = login(guide)
+    detail = f"/members/{guide.username}/"
+    assert 'class="rank-badge">Community Guide<' in Client().get(detail).text
+
+    response = save_preferences(client, show_rank=None)
+
+    assert response.status_code == 302
+    assert Profile.objects.get(user=guide).show_rank is False
+    assert "rank-badge" not in Client().get(detail).text
+    assert "Community Guide" not in client.get(detail).text
+
+
+# --- Pinned query counts ---
+
+
+@pytest.fixture
+def busy_site(owner, people):
+    """Enough other rows that an N+1 query would change the counts below."""
+    others = UserFactory.create_batch(30)
+    for other in others[:5]:
+        store(other, **VALUES)
+    for number in range(30):
+        ConsentRecord.objects.create(
+            user=owner,
+            action=ConsentRecord.Action.GRANTED if number % 2 == 0 else "withdrawn",
+            consent_text_version="2026-11",
+        )
+    store(owner, **VALUES)
+    viewers = [people["team"], people["cm"]]
+    for number in range(30):
+        record_access(
+            viewer=viewers[number % 2],
+            subject_id=owner.pk,
+            channel=PersonalDataAccess.Channel.PROFILE,
+            fields=ENCRYPTED_FIELDS,
+        )
+    return owner
+
+
+# Every request of a logged-in member starts with the same queries:
+#   1. the session row, 2. the user with profile, rank, role flags and rank threshold,
+# and ends with saving the session (SESSION_SAVE_EVERY_REQUEST):
+#   3. SAVEPOINT, 4. UPDATE of the session row, 5. RELEASE SAVEPOINT.
+# (Atomic blocks show up as SAVEPOINT/RELEASE because each test runs inside a transaction.)
+REQUEST_OVERHEAD = 5
+
+
+@pytest.mark.parametrize(
+    ("tab", "own_queries"),
+    [
+        # 6. the member's customer data row
+        ("profile", 1),
+        # 6. nothing: the form reads the profile loaded with the user
+        ("preferences", 0),
+        # 6. COUNT of the access log for its pager, 7. the fill state (encrypted columns
+        # deferred), 8. one page of the access log with each viewer's name and roles,
+        # 9. the consent records
+        ("privacy", 4),
+    ],
+)
+def test_each_tab_needs_a_fixed_number_of_queries(
+    busy_site, login, django_assert_num_queries, tab, own_queries
+):
+    client = login(busy_site)
+
+    with django_assert_num_queries(REQUEST_OVERHEAD + own_queries):
+        response = client.get(TABS[tab])
+
+    assert response.status_code == 200
+
+
+def test_saving_the_profile_tab_needs_a_fixed_number_of_queries(
+    busy_site, login, django_assert_num_queries
+):
+    client = login(busy_site)
+
+    # 1-2. session and user; 3. the member's customer data row;
+    # 4. SAVEPOINT (the view's transaction);
+    # 5. UPDATE of the profile;
+    # 6. SAVEPOINT (the service's transaction); 7. SELECT ... FOR UPDATE of the row;
+    # 8. UPDATE of the customer data row; 9. RELEASE SAVEPOINT; 10. RELEASE SAVEPOINT;
+    # 11-13. the session is saved with the success message (SAVEPOINT, UPDATE, RELEASE).
+    with django_assert_num_queries(13):
+        response = client.post(PROFILE_URL, profile_post(**{"customer-further_info": "neu"}))
+
+    assert response.status_code == 302
+    assert CustomerData.objects.get(user=busy_site).further_info == "neu"
