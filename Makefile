@@ -50,7 +50,7 @@ format: setup
 	$(BIN)/ruff format .
 
 messages: setup
-	$(MANAGE) makemessages --locale de --locale en --no-obsolete --ignore '.venv/*' --ignore 'node_modules/*' --ignore 'tests/*' --ignore 'staticfiles/*'
+	$(MANAGE) makemessages --locale de --locale en --no-obsolete --ignore '.venv/*' --ignore 'node_modules/*' --ignore 'tests/*' --ignore 'staticfiles/*' --ignore 'bench/*'
 	$(MANAGE) compilemessages --ignore '.venv/*' --ignore 'node_modules/*'
 
 lock: setup
