@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from customer_data import crypto, permissions, selectors, services
-from customer_data.models import ENCRYPTED_FIELDS, CustomerData, PersonalDataAccess
+from customer_data.models import ENCRYPTED_FIELDS, FIELD_LABELS, CustomerData, PersonalDataAccess
 from customer_data.normalise import format_phone_number, normalise_customer_number
 
 
@@ -52,8 +52,14 @@ class CustomerDataAdmin(PolicyAdmin):
     search_help_text = _("Exakte Kundennummer oder Benutzername")
     ordering = ["-updated_at"]
     show_full_result_count = False
-    fields = ["member", "consent_state", "fill", "updated_at", "consent_history", "access_history"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "member",
+        "consent_state",
+        "fill",
+        "updated_at",
+        "consent_history",
+        "access_history",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerData]:
         # Nothing listed or searched here reads (or decrypts) an encrypted column;
@@ -95,7 +101,7 @@ class CustomerDataAdmin(PolicyAdmin):
                     permissions.visibility(request.user, subject_id), data
                 )
         shown = [
-            (CustomerData._meta.get_field(name).verbose_name, _display(name, values[name]))
+            (FIELD_LABELS[name], _display(name, values[name]))
             for name in ENCRYPTED_FIELDS
             if name in values
         ]
@@ -151,8 +157,7 @@ class PersonalDataAccessAdmin(PolicyAdmin):
     search_fields = ["viewer__username", "subject__username"]
     date_hierarchy = "at"
     show_full_result_count = False
-    fields = ["at", "viewer_name", "subject_name", "channel", "field_names"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "viewer_name", "subject_name", "channel", "field_names")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return permissions.can_browse_access_log(request.user)
@@ -170,7 +175,4 @@ class PersonalDataAccessAdmin(PolicyAdmin):
 
     @admin.display(description=_("Felder"))
     def field_names(self, obj: PersonalDataAccess) -> str:
-        labels = {
-            name: CustomerData._meta.get_field(name).verbose_name for name in ENCRYPTED_FIELDS
-        }
-        return ", ".join(str(labels.get(name, name)) for name in obj.fields)
+        return ", ".join(str(FIELD_LABELS.get(name, name)) for name in obj.fields)

@@ -1,6 +1,6 @@
 """The customer-data part of the Profil tab. Validates and normalises; stores nothing."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -81,7 +81,7 @@ class CustomerDataForm(forms.Form):
             kwargs["initial"] = self.initial_from(instance)
         super().__init__(*args, **kwargs)
         limit = settings.CUSTOMER_INFO_MAX_LENGTH
-        info = self.fields["further_info"]
+        info = cast(forms.CharField, self.fields["further_info"])
         info.max_length = limit
         info.widget.attrs["maxlength"] = str(limit)
         info.validators.append(MaxLengthValidator(limit))
@@ -132,7 +132,7 @@ class CustomerDataForm(forms.Form):
         if not cleaned.get("consent"):
             # Hidden fields are not the member's concern: nothing posted for them counts.
             for name in ENCRYPTED_FIELDS:
-                self._errors.pop(name, None)
+                self.errors.pop(name, None)
                 cleaned.pop(name, None)
         return cleaned
 

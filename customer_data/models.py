@@ -8,6 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from customer_data.fields import EncryptedTextField
 
 ENCRYPTED_FIELDS = ("customer_number", "mobile_number", "further_info")
+FIELD_LABELS = {
+    "customer_number": _("Kundennummer"),
+    "mobile_number": _("Handynummer"),
+    "further_info": _("Weitere Informationen"),
+}
 FIELD_COUNT = len(ENCRYPTED_FIELDS)
 
 
@@ -28,13 +33,13 @@ class CustomerData(models.Model):
         _("Version des Einwilligungstexts"), max_length=32, blank=True
     )
     consented_at = models.DateTimeField(_("Eingewilligt am"), null=True, blank=True)
-    customer_number = EncryptedTextField(_("Kundennummer"))
+    customer_number = EncryptedTextField(FIELD_LABELS["customer_number"])
     # NULL, not "", when there is no number: erasure must leave no trace of the index either.
     customer_number_bidx = models.CharField(  # noqa: DJ001
         max_length=64, null=True, editable=False, db_index=True
     )
-    mobile_number = EncryptedTextField(_("Handynummer"))
-    further_info = EncryptedTextField(_("Weitere Informationen"))
+    mobile_number = EncryptedTextField(FIELD_LABELS["mobile_number"])
+    further_info = EncryptedTextField(FIELD_LABELS["further_info"])
     further_info_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     filled_count = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("Angelegt"), auto_now_add=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import TextField, Value
 from django.db.models.functions import Cast
@@ -32,7 +32,7 @@ def _locked_row(user_id: int) -> CustomerData:
     return data
 
 
-def _record(data: CustomerData, action: str, by: AbstractBaseUser | None, reason: str) -> None:
+def _record(data: CustomerData, action: str, by: User | None, reason: str) -> None:
     ConsentRecord.objects.create(
         user_id=data.user_id,
         action=action,
@@ -51,7 +51,7 @@ def _erase(data: CustomerData) -> None:
 
 @transaction.atomic
 def save_customer_data(
-    *, user_id: int, by: AbstractBaseUser, consent: bool, cleaned: dict[str, Any]
+    *, user_id: int, by: User, consent: bool, cleaned: dict[str, Any]
 ) -> CustomerData:
     """Store the member's choice from the Profil tab.
 
@@ -84,7 +84,7 @@ def save_customer_data(
     return data
 
 
-def _withdraw(data: CustomerData, *, by: AbstractBaseUser | None, reason: str) -> None:
+def _withdraw(data: CustomerData, *, by: User | None, reason: str) -> None:
     _erase(data)
     was_consented = data.consent
     data.consent = False
@@ -97,7 +97,7 @@ def _withdraw(data: CustomerData, *, by: AbstractBaseUser | None, reason: str) -
 
 @transaction.atomic
 def erase_customer_data(
-    *, user_id: int, by: AbstractBaseUser | None, reason: str = Reason.ERASURE
+    *, user_id: int, by: User | None, reason: str = Reason.ERASURE
 ) -> CustomerData | None:
     """Erase the three values and withdraw consent, recording why. No row, nothing to do."""
     data = CustomerData.objects.select_for_update().filter(user_id=user_id).first()
@@ -107,7 +107,7 @@ def erase_customer_data(
 
 
 def record_access(
-    *, viewer: AbstractBaseUser, subject_id: int, channel: str, fields: Iterable[str]
+    *, viewer: User, subject_id: int, channel: str, fields: Iterable[str]
 ) -> PersonalDataAccess:
     """Log that `viewer` was shown the named fields of `subject_id`'s data (never the values)."""
     return PersonalDataAccess.objects.create(

@@ -1,6 +1,7 @@
 """Member-facing pages: the "Meine Einstellungen" tabs, public profiles, the directory."""
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -205,7 +206,7 @@ def member_detail(request: HttpRequest, username: str) -> HttpResponse:
 def directory(request: HttpRequest) -> HttpResponse:
     """Members, searchable and sortable; rings only for viewers who may see them."""
     form = DirectoryForm(request.GET)
-    query = form.cleaned_data if form.is_valid() else DirectoryForm.DEFAULTS
+    query: dict[str, Any] = form.cleaned_data if form.is_valid() else DirectoryForm.DEFAULTS
     level = (
         Visibility.RING_ONLY if permissions.can_view_others_rings(request.user) else Visibility.NONE
     )
