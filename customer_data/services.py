@@ -145,3 +145,29 @@ def rotate_field_keys(*, batch_size: int = 500) -> int:
                     CustomerData.objects.filter(pk=row["pk"]).update(**fresh)
                     rewritten += 1
             last_pk = batch[-1]["pk"]
+
+
+def rebuild_blind_index(*, batch_size: int = 500) -> int:
+    """Recompute every customer-number index with the current `BLIND_INDEX_KEY`.
+
+    Needed after changing that key: the index is a one-way hash, so it is rebuilt from
+    the decrypted numbers. Returns the number of rows that hold a customer number.
+    """
+    rebuilt = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                CustomerData.objects.select_for_update()
+                .filter(pk__gt=last_pk, customer_number__isnull=False)
+                .order_by("pk")
+                .only("pk", "customer_number")[:batch_size]
+            )
+            if not batch:
+                return rebuilt
+            for data in batch:
+                CustomerData.objects.filter(pk=data.pk).update(
+                    customer_number_bidx=crypto.blind_index(data.customer_number or "")
+                )
+            rebuilt += len(batch)
+            last_pk = batch[-1].pk
