@@ -1,0 +1,122 @@
+"""Where the benchmark keeps its files, its secrets, and the environment the site runs in.
+
+Everything lives under `bench/results/` (gitignored): the throw-away SQLite database, a state
+file with the generated secrets (needed again by `--keep`, because the stored customer data is
+encrypted with them), the gunicorn log and the reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+SQLITE_PATH = RESULTS_DIR / "bench.sqlite3"
+STATE_PATH = RESULTS_DIR / "state.json"
+GUNICORN_LOG = RESULTS_DIR / "gunicorn.log"
+SETUP_LOG = RESULTS_DIR / "setup.log"
+
+# Variables the harness sets itself; anything else in the caller's environment passes through.
+SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
+# Configuration variables worth recording in the report when the caller set them.
+RECORDED_PREFIXES = ("DJANGO_", "AXES_", "CUSTOMER_", "CONSENT_", "COMMUNITY_", "WEB_CONCURRENCY")
+
+
+@dataclass
+class State:
+    """The secrets and the data set of one benchmark database."""
+
+    database_url: str
+    members: int
+    secret_key: str
+    field_encryption_key: str
+    blind_index_key: str
+    password: str
+    seeded: bool = False
+
+    @classmethod
+    def fresh(cls, *, database_url: str, members: int) -> State:
+        from cryptography.fernet import Fernet
+
+        return cls(
+            database_url=database_url,
+            members=members,
+            secret_key=secrets.token_urlsafe(50),
+            field_encryption_key=Fernet.generate_key().decode("ascii"),
+            blind_index_key=secrets.token_urlsafe(32),
+            password=secrets.token_urlsafe(12),
+        )
+
+    @classmethod
+    def load(cls) -> State | None:
+        try:
+            raw = json.loads(STATE_PATH.read_text(encoding="utf-8"))
+            return cls(**raw)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self) -> None:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        STATE_PATH.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        STATE_PATH.chmod(0o600)
+
+
+def default_database_url() -> str:
+    """DATABASE_URL from the environment, else the throw-away SQLite file."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}"
+
+
+def uses_sqlite_file(database_url: str) -> bool:
+    return database_url == f"sqlite:///{SQLITE_PATH}"
+
+
+def remove_sqlite_file() -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def site_environment(state: State) -> dict[str, str]:
+    """The environment for manage.py, the data generator and gunicorn: production settings."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "community.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_SECRET_KEY": state.secret_key,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "FIELD_ENCRYPTION_KEYS": state.field_encryption_key,
+            "BLIND_INDEX_KEY": state.blind_index_key,
+            "COMMUNITY_SKIP_DOTENV": "1",
+            "DATABASE_URL": state.database_url,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def recorded_environment(env: dict[str, str]) -> dict[str, str]:
+    """The configuration variables of `env` for the report, secrets replaced."""
+    shown: dict[str, str] = {}
+    for name in sorted(env):
+        if name in SECRET_VARIABLES:
+            shown[name] = "<generated for this run>"
+        elif name in ("DATABASE_URL", "REDIS_URL"):
+            shown[name] = redact_url(env[name])
+        elif name.startswith(RECORDED_PREFIXES):
+            shown[name] = env[name]
+    return shown
