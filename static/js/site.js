@@ -84,3 +84,15 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
 })();
+
+/* After a failed submit the page comes back with errors: put the keyboard and screen-reader
+   focus on the first invalid field, which announces its label and its error message. */
+(function () {
+  "use strict";
+  function ready() {
+    var invalid = document.querySelector("main [aria-invalid='true']");
+    if (invalid && !invalid.closest("[hidden]")) invalid.focus();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+})();
