@@ -65,7 +65,8 @@ def test_member_sees_avatar_menu_with_three_entries(login):
     user = UserFactory(display_name="Mia Mitglied")
     response = login(user).get("/")
     html = response.text
-    assert 'aria-haspopup="true"' in html
+    assert 'aria-controls="avatar-menu-list"' in html
+    assert 'aria-expanded="false"' in html
     assert ">MM<" in html  # generated initials
     for label in ("Mein Profil", "Meine Einstellungen", "Abmelden"):
         assert label in html
@@ -76,5 +77,5 @@ def test_member_sees_avatar_menu_with_three_entries(login):
 def test_visitor_sees_login_link_and_no_avatar_menu(client):
     html = client.get("/").text
     assert "Anmelden" in html
-    assert "aria-haspopup" not in html
+    assert "avatar-menu-list" not in html
     assert "Meine Einstellungen" not in html
