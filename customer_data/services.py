@@ -5,13 +5,13 @@ nothing is stored without current consent, and a withdrawal erases in the same t
 that records it, so there is never a record without erasure or an erasure without a record.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import TextField, Value
+from django.db.models import QuerySet, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -115,6 +115,20 @@ def record_access(
     )
 
 
+def _locked_batches(qs: QuerySet, batch_size: int) -> Iterator[list]:
+    """Walk `qs` (a queryset over CustomerData, ordered by pk) in batches, each batch's rows
+    locked and processed in its own transaction, so a long run never holds every row."""
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(qs.select_for_update().filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+            if not batch:
+                return
+            yield batch
+        last = batch[-1]
+        last_pk = last["pk"] if isinstance(last, dict) else last.pk
+
+
 def rotate_field_keys(*, batch_size: int = 500) -> int:
     """Re-encrypt every stored value with the newest key, in batches; returns rows rewritten.
 
@@ -122,29 +136,19 @@ def rotate_field_keys(*, batch_size: int = 500) -> int:
     only ever decrypted inside `MultiFernet.rotate`.
     """
     raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in ENCRYPTED_FIELDS}
+    rows = CustomerData.objects.annotate(**raw).values("pk", *raw)
     rewritten = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                CustomerData.objects.select_for_update()
-                .filter(pk__gt=last_pk)
-                .order_by("pk")
-                .annotate(**raw)
-                .values("pk", *raw)[:batch_size]
-            )
-            if not batch:
-                return rewritten
-            for row in batch:
-                fresh = {
-                    name: Value(crypto.rotate(token), output_field=TextField())
-                    for name in ENCRYPTED_FIELDS
-                    if (token := row[f"raw_{name}"])
-                }
-                if fresh:
-                    CustomerData.objects.filter(pk=row["pk"]).update(**fresh)
-                    rewritten += 1
-            last_pk = batch[-1]["pk"]
+    for batch in _locked_batches(rows, batch_size):
+        for row in batch:
+            fresh = {
+                name: Value(crypto.rotate(token), output_field=TextField())
+                for name in ENCRYPTED_FIELDS
+                if (token := row[f"raw_{name}"])
+            }
+            if fresh:
+                CustomerData.objects.filter(pk=row["pk"]).update(**fresh)
+                rewritten += 1
+    return rewritten
 
 
 def rebuild_blind_index(*, batch_size: int = 500) -> int:
@@ -153,21 +157,12 @@ def rebuild_blind_index(*, batch_size: int = 500) -> int:
     Needed after changing that key: the index is a one-way hash, so it is rebuilt from
     the decrypted numbers. Returns the number of rows that hold a customer number.
     """
+    rows = CustomerData.objects.filter(customer_number__isnull=False).only("pk", "customer_number")
     rebuilt = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                CustomerData.objects.select_for_update()
-                .filter(pk__gt=last_pk, customer_number__isnull=False)
-                .order_by("pk")
-                .only("pk", "customer_number")[:batch_size]
+    for batch in _locked_batches(rows, batch_size):
+        for data in batch:
+            CustomerData.objects.filter(pk=data.pk).update(
+                customer_number_bidx=crypto.blind_index(data.customer_number or "")
             )
-            if not batch:
-                return rebuilt
-            for data in batch:
-                CustomerData.objects.filter(pk=data.pk).update(
-                    customer_number_bidx=crypto.blind_index(data.customer_number or "")
-                )
-            rebuilt += len(batch)
-            last_pk = batch[-1].pk
+        rebuilt += len(batch)
+    return rebuilt
