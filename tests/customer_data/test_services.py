@@ -1,7 +1,7 @@
 """The write path: consent, storage, withdrawal and erasure, the access log (GD-01..04, GD-08)."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from customer_data import crypto
 from customer_data.models import (
@@ -13,6 +13,7 @@ from customer_data.models import (
 from customer_data.permissions import Visibility, shown_values
 from customer_data.services import erase_customer_data, record_access, save_customer_data
 from tests.factories import UserFactory
+from tests.helpers import raw_row
 
 pytestmark = pytest.mark.django_db
 
@@ -27,20 +28,6 @@ WITHDRAWN = ConsentRecord.Action.WITHDRAWN
 
 class Boom(Exception):
     """Raised by a monkeypatched step to simulate a failure midway."""
-
-
-def raw_row(user_id: int) -> dict[str, object]:
-    """The stored columns as the database holds them, bypassing the model field."""
-    quote = connection.ops.quote_name
-    columns = [*ENCRYPTED_FIELDS, "customer_number_bidx", "consent", "filled_count"]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(quote(c) for c in columns)} "  # noqa: S608 (fixed identifiers)
-            f"FROM {quote(CustomerData._meta.db_table)} WHERE {quote('user_id')} = %s",
-            [user_id],
-        )
-        row = cursor.fetchone()
-    return dict(zip(columns, row, strict=True))
 
 
 def records(user) -> list[tuple[str, str]]:
