@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +25,8 @@ class Row:
     path: str
     requests: int
     seconds: float
-    rps: float
+    rps: float  # the median of the rounds' req/s: one disturbed round does not move it
+    rps_pooled: float  # all requests / all measured seconds
     rps_rounds: list[float]
     p50_ms: float
     p99_ms: float
@@ -36,13 +38,15 @@ class Row:
     socket_errors: int
     background_cpu_cores: float
     ratio_to_healthz: float = 0.0
+    # /healthz CPU per request / this row's: a cross-check that background load hardly moves.
+    cpu_ratio_to_healthz: float = 0.0
     target: str = ""
     target_value: float | None = None
     verdict: str = ""
 
     @property
     def spread_percent(self) -> float:
-        """Half the range of the per-round req/s, relative to the pooled req/s."""
+        """Half the range of the per-round req/s, relative to the median."""
         if len(self.rps_rounds) < 2 or not self.rps:
             return 0.0
         return 50 * (max(self.rps_rounds) - min(self.rps_rounds)) / self.rps
@@ -82,7 +86,8 @@ def pool(target: Target, windows: list[Window]) -> Row:
         path=target.path,
         requests=requests,
         seconds=seconds,
-        rps=requests / seconds if seconds else 0.0,
+        rps=statistics.median(window.rps for window in windows) if windows else 0.0,
+        rps_pooled=requests / seconds if seconds else 0.0,
         rps_rounds=[window.rps for window in windows],
         p50_ms=pooled_quantile(windows, 0.50),
         p99_ms=pooled_quantile(windows, 0.99),
@@ -160,6 +165,10 @@ def judge(rows: list[Row]) -> None:
     healthz = by_key.get(HEALTHZ)
     for row in rows:
         row.ratio_to_healthz = row.rps / healthz.rps if healthz and healthz.rps else 0.0
+        if healthz and row.server_cpu_ms_per_request:
+            row.cpu_ratio_to_healthz = (
+                healthz.server_cpu_ms_per_request / row.server_cpu_ms_per_request
+            )
     for row in rows:
         goal = GOALS.get(row.key)
         if goal is None:
@@ -265,6 +274,7 @@ def write(
         "requests",
         "seconds",
         "rps",
+        "rps_pooled",
         "spread_percent",
         "p50_ms",
         "p99_ms",
@@ -273,6 +283,7 @@ def write(
         "client_cpu_ms_per_request",
         "backing_cpu_ms_per_request",
         "ratio_to_healthz",
+        "cpu_ratio_to_healthz",
         "unexpected_status",
         "socket_errors",
         "background_cpu_cores",
