@@ -1,4 +1,4 @@
-"""Session hardening beyond Django's idle timeout."""
+"""Session lifetime: a sliding idle timeout that writes rarely, and an absolute timeout."""
 
 import time
 from collections.abc import Callable
@@ -10,19 +10,29 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 LOGIN_TIME_KEY = "_community_login_at"
+REFRESH_TIME_KEY = "_community_refreshed_at"
 
 
 @receiver(user_logged_in)
 def _stamp_login_time(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[LOGIN_TIME_KEY] = int(time.time())
+        now = int(time.time())
+        request.session[LOGIN_TIME_KEY] = now
+        request.session[REFRESH_TIME_KEY] = now
 
 
-class AbsoluteSessionTimeoutMiddleware:
-    """Log a member out once `SESSION_ABSOLUTE_TIMEOUT` seconds have passed since login.
+class SessionLifetimeMiddleware:
+    """Enforce both session timeouts for signed-in members.
 
-    The idle timeout alone would let an active (or stolen) session live forever.
-    Requests that never touch the session (such as /healthz) are left alone.
+    Idle: the session expires `SESSION_COOKIE_AGE` seconds after it was last saved. Instead
+    of saving on every request (a database write per page view), the session is saved when
+    the last save is more than `SESSION_REFRESH_INTERVAL` seconds old, so the idle timeout
+    slides in steps of that interval.
+
+    Absolute: a session ends `SESSION_ABSOLUTE_TIMEOUT` seconds after login, however active;
+    otherwise an active (or stolen) session could live forever.
+
+    Views marked `no_session` (such as /healthz) never touch the session.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -34,6 +44,12 @@ class AbsoluteSessionTimeoutMiddleware:
     def process_view(self, request: HttpRequest, view_func: Callable, *args: object) -> None:
         if getattr(view_func, "no_session", False):
             return
-        started = request.session.get(LOGIN_TIME_KEY)
-        if started is not None and time.time() - started > settings.SESSION_ABSOLUTE_TIMEOUT:
+        session = request.session
+        started = session.get(LOGIN_TIME_KEY)
+        if started is None:
+            return
+        now = int(time.time())
+        if now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
             logout(request)
+        elif now - session.get(REFRESH_TIME_KEY, 0) >= settings.SESSION_REFRESH_INTERVAL:
+            session[REFRESH_TIME_KEY] = now

@@ -16,6 +16,15 @@ FIELD_LABELS = {
 FIELD_COUNT = len(ENCRYPTED_FIELDS)
 
 
+def effective_filled(
+    *, consent: bool | None, consent_version: str | None, filled_count: int | None
+) -> int:
+    """Stored fields that count: none while consent is missing or for an outdated text."""
+    if consent and consent_version == settings.CONSENT_TEXT_VERSION:
+        return filled_count or 0
+    return 0
+
+
 class CustomerData(models.Model):
     """One row per member. The three values are encrypted; empty values are NULL.
 
@@ -81,8 +90,11 @@ class CustomerData(models.Model):
 
     @property
     def effective_filled(self) -> int:
-        """Stored fields that count: none while consent is missing or outdated."""
-        return self.filled_count if self.consent_is_current else 0
+        return effective_filled(
+            consent=self.consent,
+            consent_version=self.consent_version,
+            filled_count=self.filled_count,
+        )
 
     @property
     def fill_percentage(self) -> int:

@@ -14,6 +14,18 @@ from community.models import Rank
 AVATAR_COLOURS = 8
 
 
+def initials_of(display_name: str) -> str:
+    """Up to two letters for the generated avatar."""
+    words = [w for w in display_name.replace("-", " ").split() if w[:1].isalnum()]
+    letters = "".join(w[0] for w in words[:2]) or display_name[:1] or "?"
+    return letters.upper()
+
+
+def avatar_colour_of(user_id: int) -> int:
+    """A stable colour slot (CSS class `avatar-cN`), chosen from the user id."""
+    return hashlib.blake2s(str(user_id).encode(), digest_size=1).digest()[0] % AVATAR_COLOURS
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("Unbekannte Zeitzone."), code="invalid")
@@ -61,13 +73,8 @@ class Profile(models.Model):
 
     @property
     def initials(self) -> str:
-        """Up to two letters for the generated avatar."""
-        words = [w for w in self.display_name.replace("-", " ").split() if w[:1].isalnum()]
-        letters = "".join(w[0] for w in words[:2]) or self.display_name[:1] or "?"
-        return letters.upper()
+        return initials_of(self.display_name)
 
     @property
     def avatar_colour(self) -> int:
-        """A stable colour slot (CSS class `avatar-cN`), chosen from the user id."""
-        digest = hashlib.blake2s(str(self.user_id).encode(), digest_size=1).digest()
-        return digest[0] % AVATAR_COLOURS
+        return avatar_colour_of(self.user_id)

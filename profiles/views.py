@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -212,10 +213,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     )
     members = selectors.list_members(search=query["q"], order=query["sort"], level=level)
     page = Paginator(members, DIRECTORY_PAGE_SIZE).get_page(query["page"])
-    rows = [
-        (profile, customer_selectors.customer_data_of(profile.user) if level.shows_ring else None)
-        for profile in page
-    ]
+    rows = selectors.directory_rows(page, level)
     return render(
         request,
         "profiles/directory.html",
@@ -226,6 +224,8 @@ def directory(request: HttpRequest) -> HttpResponse:
             "query": query,
             "form": form,
             "sort_options": DirectoryForm.SORT_LABELS,
+            # One reverse() for the page instead of one per row.
+            "members_url": reverse("profiles:directory"),
             "invalid_query": form.is_bound and not form.is_valid(),
         },
     )

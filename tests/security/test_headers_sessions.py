@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from community.middleware import LOGIN_TIME_KEY
+from community.middleware import LOGIN_TIME_KEY, REFRESH_TIME_KEY
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -146,10 +146,27 @@ def test_deactivated_member_is_logged_out_on_the_next_request(login):
 
 
 def test_idle_session_expires(login, settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST
     client = login(UserFactory())
     Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
     assert client.get("/settings/profile/").status_code == 302
+
+
+def test_activity_slides_the_idle_timeout_once_per_refresh_interval(login, settings):
+    client = login(UserFactory())
+    soon = timezone.now() + timedelta(minutes=5)
+    Session.objects.update(expire_date=soon)
+    # Within the refresh interval: no write, the expiry stays.
+    assert client.get("/settings/profile/").status_code == 200
+    assert Session.objects.get().expire_date == soon
+    # Past the interval: the next request saves the session and the expiry moves on.
+    session = client.session
+    session[REFRESH_TIME_KEY] = int(time.time()) - settings.SESSION_REFRESH_INTERVAL - 1
+    session.save()
+    Session.objects.update(expire_date=soon)
+    assert client.get("/settings/profile/").status_code == 200
+    renewed = Session.objects.get().expire_date
+    assert renewed > soon
+    assert renewed >= timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 5)
 
 
 def test_active_session_still_ends_after_the_absolute_timeout(login, settings):
