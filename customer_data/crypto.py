@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.views.decorators.debug import sensitive_variables
 
 KEY_SETTINGS = ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
 
@@ -67,6 +68,7 @@ def _forget_keys(*, setting: str, **kwargs: Any) -> None:
         _index_key.cache_clear()
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode("ascii")
 
@@ -89,6 +91,7 @@ def rotate(token: str) -> str:
         raise DecryptionError("A stored token matches none of FIELD_ENCRYPTION_KEYS.") from None
 
 
+@sensitive_variables("normalised")
 def blind_index(normalised: str) -> str:
     """Keyed hash of an already normalised value, for exact-match lookups."""
     return hmac.new(_index_key(), normalised.encode(), hashlib.sha256).hexdigest()

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from customer_data import crypto
 from customer_data.models import (
@@ -49,6 +50,7 @@ def _erase(data: CustomerData) -> None:
     data.further_info_updated_at = None
 
 
+@sensitive_variables("cleaned", "number", "info")
 @transaction.atomic
 def save_customer_data(
     *, user_id: int, by: User, consent: bool, cleaned: dict[str, Any]

@@ -63,7 +63,8 @@ class Profile(models.Model):
     class Meta:
         verbose_name = _("Profil")
         verbose_name_plural = _("Profile")
-        indexes = [models.Index(fields=["display_name"])]
+        # The directory's default order, so page 1 is read from the index, not sorted.
+        indexes = [models.Index(fields=["display_name", "user"], name="profile_directory_order")]
 
     def __str__(self) -> str:
         return self.display_name

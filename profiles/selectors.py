@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -21,8 +22,8 @@ from customer_data.selectors import (
 from profiles.models import Profile, avatar_colour_of, initials_of
 
 DIRECTORY_ORDER = {
-    "name": ("display_name", "user__username"),
-    "-name": ("-display_name", "-user__username"),
+    "name": ("display_name", "user_id"),
+    "-name": ("-display_name", "-user_id"),
     "rank": ("-rank__order", "display_name"),
     "-rank": ("rank__order", "display_name"),
     "joined": ("user__date_joined", "user_id"),
@@ -62,6 +63,35 @@ RING_COLUMNS = {
 }
 
 
+MEMBER_COUNT_CACHE_SECONDS = 30
+
+
+def _member_filter(search: str) -> Q:
+    # "not inactive" rather than "active": SQLite's planner takes `is_active = ?` for a
+    # selective filter and scans every user, then sorts; this way it walks the
+    # `profile_directory_order` index and stops after one page (8 ms -> 0.3 ms at 10,000).
+    condition = ~Q(user__is_active=False)
+    if search:
+        condition &= Q(display_name__icontains=search) | Q(user__username__icontains=search)
+    return condition
+
+
+def count_members(*, search: str = "") -> int:
+    """How many members the directory lists, counted without the page's joins.
+
+    The unfiltered count is cached for half a minute: it only moves when members join or
+    leave, and counting 10,000 rows on every page view costs more than the page itself.
+    """
+    if search:
+        return Profile.objects.filter(_member_filter(search)).count()
+    count = cache.get_or_set(
+        "profiles:member-count",
+        lambda: Profile.objects.filter(_member_filter("")).count(),
+        MEMBER_COUNT_CACHE_SECONDS,
+    )
+    return int(count or 0)
+
+
 def list_members(*, search: str = "", order: str = "name", level: Visibility) -> QuerySet:
     """Active members for the directory, as plain rows (no model instances: 50 a page).
 
@@ -69,9 +99,7 @@ def list_members(*, search: str = "", order: str = "name", level: Visibility) ->
     only the ring columns; search and order never do.
     """
     columns = {**DIRECTORY_COLUMNS, **(RING_COLUMNS if level.shows_ring else {})}
-    qs = Profile.objects.filter(user__is_active=True)
-    if search:
-        qs = qs.filter(Q(display_name__icontains=search) | Q(user__username__icontains=search))
+    qs = Profile.objects.filter(_member_filter(search))
     return qs.order_by(*DIRECTORY_ORDER[order]).values(
         "user_id", "display_name", "show_rank", **columns
     )

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from community.http import AuthenticatedHttpRequest
@@ -23,7 +24,7 @@ from customer_data import (
     services as customer_services,
 )
 from customer_data.forms import CustomerDataForm
-from customer_data.models import PersonalDataAccess
+from customer_data.models import ENCRYPTED_FIELDS, PersonalDataAccess
 from customer_data.permissions import Visibility
 from profiles import selectors, services
 from profiles.forms import DirectoryForm, PageForm, PreferencesForm, PublicProfileForm
@@ -31,6 +32,8 @@ from profiles.models import Profile
 
 DIRECTORY_PAGE_SIZE = 50
 ACCESS_LOG_PAGE_SIZE = 20
+# Kept out of error reports (and anything else that prints the request).
+CUSTOMER_DATA_POST_FIELDS = [f"customer-{name}" for name in ENCRYPTED_FIELDS]
 
 
 def _settings_page(
@@ -40,6 +43,7 @@ def _settings_page(
     return render(request, template, {"tab": tab, **context})
 
 
+@sensitive_post_parameters(*CUSTOMER_DATA_POST_FIELDS)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -115,6 +119,7 @@ def settings_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_variables("payload")
 @never_cache
 @require_POST
 def privacy_export(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -212,7 +217,9 @@ def directory(request: HttpRequest) -> HttpResponse:
         Visibility.RING_ONLY if permissions.can_view_others_rings(request.user) else Visibility.NONE
     )
     members = selectors.list_members(search=query["q"], order=query["sort"], level=level)
-    page = Paginator(members, DIRECTORY_PAGE_SIZE).get_page(query["page"])
+    paginator = Paginator(members, DIRECTORY_PAGE_SIZE)
+    paginator.count = selectors.count_members(search=query["q"])  # cheaper than the page's join
+    page = paginator.get_page(query["page"])
     rows = selectors.directory_rows(page, level)
     return render(
         request,

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from community.backends import viewer_queryset
@@ -16,6 +17,7 @@ def _fast_and_isolated(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()  # local-memory caches outlive the setting: start every test empty
     settings.SECURE_SSL_REDIRECT = False
     settings.AXES_ENABLED = True
 

@@ -58,7 +58,8 @@ def test_profile_page_query_count_is_fixed(
 @pytest.mark.parametrize(
     ("who", "query", "expected"),
     [
-        # count + one page of members (with rank); nothing about customer data.
+        # count (cached for the next 30 s) + one page of members (with rank); nothing about
+        # customer data.
         ("anonymous", "", 2),
         ("member", "?sort=rank", SIGNED_IN + 2),
         # count + one page of members joined to their ring columns.
@@ -75,3 +76,16 @@ def test_directory_query_count_does_not_grow_with_members(
         response = client.get(f"/members/{query}")
     assert response.status_code == 200
     assert response.text.count('class="member-link"') >= 30
+
+
+def test_directory_member_count_is_reused_for_half_a_minute(
+    people, login, crowd, django_assert_num_queries
+):
+    client = login(people["expert"])
+    client.get("/members/")
+    # session, viewer, one page: the unfiltered count comes from the cache.
+    with django_assert_num_queries(SIGNED_IN + 1):
+        client.get("/members/?page=1")
+    # A search is counted afresh.
+    with django_assert_num_queries(SIGNED_IN + 2):
+        client.get("/members/?q=user")
