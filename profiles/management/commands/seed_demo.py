@@ -76,8 +76,14 @@ class Command(BaseCommand):
             password = DEFAULT_DEV_PASSWORD
         self.seed(password)
         self.stdout.write(self.style.SUCCESS(f"Demo-Mitglieder bereit (Passwort: {password}):"))
+        rank_names = dict(Rank.objects.values_list("code", "name"))
         for username, (name, rank, role, _staff, superuser, _about) in DEMO_USERS.items():
-            what = role.label if role else ("Superuser ohne Rolle" if superuser else rank)
+            if role:
+                what = role.label
+            elif superuser:
+                what = "Superuser ohne Rolle"
+            else:
+                what = rank_names.get(rank or "", rank)
             self.stdout.write(f"  {username:<8} {name} – {what}")
 
     @transaction.atomic
