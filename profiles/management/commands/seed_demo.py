@@ -79,11 +79,11 @@ class Command(BaseCommand):
         rank_names = dict(Rank.objects.values_list("code", "name"))
         for username, (name, rank, role, _staff, superuser, _about) in DEMO_USERS.items():
             if role:
-                what = role.label
+                what = str(role.label)
             elif superuser:
                 what = "Superuser ohne Rolle"
             else:
-                what = rank_names.get(rank or "", rank)
+                what = rank_names.get(rank or "", rank or "")
             self.stdout.write(f"  {username:<8} {name} – {what}")
 
     @transaction.atomic
