@@ -18,3 +18,25 @@ def raw_row(user_id: int) -> dict[str, object]:
         )
         row = cursor.fetchone()
     return dict(zip(RAW_COLUMNS, row, strict=True))
+
+
+def store_customer_data(
+    user,
+    *,
+    customer_number: str = "4711081512",
+    mobile_number: str = "+491701234567",
+    further_info: str = "Rückruf bitte ab 18 Uhr, Auftrag A-99172",
+):
+    """Give `user` consent and all three values, as the Profil tab would."""
+    from customer_data.services import save_customer_data
+
+    return save_customer_data(
+        user_id=user.pk,
+        by=user,
+        consent=True,
+        cleaned={
+            "customer_number": customer_number,
+            "mobile_number": mobile_number,
+            "further_info": further_info,
+        },
+    )

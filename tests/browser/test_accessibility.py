@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from customer_data.services import save_customer_data
 from tests.browser.conftest import BROWSER_DB, ROOT
 from tests.factories import PASSWORD
+from tests.helpers import store_customer_data
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 
@@ -70,16 +71,7 @@ def audit(axe_source: str) -> Callable[[Page, str], None]:
 def owner_with_data(demo_users):
     """member (Mia Mitglied) with all three values stored (test fixtures only)."""
     owner = demo_users["member"]
-    save_customer_data(
-        user_id=owner.pk,
-        by=owner,
-        consent=True,
-        cleaned={
-            "customer_number": "4711081512",
-            "mobile_number": "+491701234567",
-            "further_info": "Rückruf bitte ab 18 Uhr, Auftrag A-99172",
-        },
-    )
+    store_customer_data(owner)
     return owner
 
 

@@ -12,6 +12,7 @@ from customer_data import permissions
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
 from customer_data.services import record_access, save_customer_data
 from profiles.models import Profile
+from tests.helpers import store_customer_data
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +27,7 @@ PREVIEW = "/settings/privacy/preview/"
 @pytest.fixture
 def owner(people):
     user = people["owner"]
-    save_customer_data(
-        user_id=user.pk,
-        by=user,
-        consent=True,
-        cleaned={"customer_number": NUMBER, "mobile_number": "+491701234567", "further_info": INFO},
-    )
+    store_customer_data(user, customer_number=NUMBER, further_info=INFO)
     return user
 
 

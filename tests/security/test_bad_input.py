@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 
 from customer_data.models import ConsentRecord, CustomerData
-from customer_data.services import save_customer_data
 from profiles.models import Profile
+from tests.helpers import store_customer_data
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +31,7 @@ BAD_VALUES = {
 @pytest.fixture
 def owner(people):
     user = people["owner"]
-    save_customer_data(
-        user_id=user.pk,
-        by=user,
-        consent=True,
-        cleaned={
-            "customer_number": NUMBER,
-            "mobile_number": "+491701234567",
-            "further_info": "Auftrag 77",
-        },
-    )
+    store_customer_data(user, customer_number=NUMBER, further_info="Auftrag 77")
     return user
 
 

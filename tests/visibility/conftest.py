@@ -2,7 +2,7 @@
 
 import pytest
 
-from customer_data.services import save_customer_data
+from tests.helpers import store_customer_data
 
 NUMBER = "4711081512"
 MOBILE_E164 = "+491701234567"
@@ -15,11 +15,8 @@ RING_MARKER = "Profildaten ausgefüllt"
 @pytest.fixture
 def owner_data(people):
     owner = people["owner"]
-    return save_customer_data(
-        user_id=owner.pk,
-        by=owner,
-        consent=True,
-        cleaned={"customer_number": NUMBER, "mobile_number": MOBILE_E164, "further_info": INFO},
+    return store_customer_data(
+        owner, customer_number=NUMBER, mobile_number=MOBILE_E164, further_info=INFO
     )
 
 
