@@ -7,8 +7,9 @@ from customer_data.models import ENCRYPTED_FIELDS, CustomerData
 RAW_COLUMNS = [*ENCRYPTED_FIELDS, "customer_number_bidx", "consent", "filled_count"]
 
 
-def raw_row(user_id: int) -> dict[str, object]:
-    """A member's customer-data columns exactly as the database holds them (no decryption)."""
+def raw_row(user_id: int) -> dict[str, object] | None:
+    """A member's customer-data columns exactly as the database holds them (no decryption),
+    or None when the member has no row."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
@@ -17,7 +18,7 @@ def raw_row(user_id: int) -> dict[str, object]:
             [user_id],
         )
         row = cursor.fetchone()
-    return dict(zip(RAW_COLUMNS, row, strict=True))
+    return None if row is None else dict(zip(RAW_COLUMNS, row, strict=True))
 
 
 def store_customer_data(

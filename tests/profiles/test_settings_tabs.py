@@ -5,7 +5,6 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.test import Client
 
 from community.models import Rank
@@ -18,6 +17,7 @@ from customer_data.models import (
 from customer_data.services import record_access, save_customer_data
 from profiles.models import Profile
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import raw_row
 
 pytestmark = pytest.mark.django_db
 
@@ -60,20 +60,6 @@ def profile_post(consent: bool = True, **fields: str) -> dict[str, str]:
 
 def store(user, **values: str) -> CustomerData:
     return save_customer_data(user_id=user.pk, by=user, consent=True, cleaned=values)
-
-
-def raw_row(user_id: int) -> dict[str, object] | None:
-    """The stored customer data columns exactly as the database holds them."""
-    quote = connection.ops.quote_name
-    columns = [*ENCRYPTED_FIELDS, "customer_number_bidx", "consent", "filled_count"]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(quote(c) for c in columns)} "  # noqa: S608 (fixed identifiers)
-            f"FROM {quote(CustomerData._meta.db_table)} WHERE {quote('user_id')} = %s",
-            [user_id],
-        )
-        row = cursor.fetchone()
-    return None if row is None else dict(zip(columns, row, strict=True))
 
 
 def nothing_stored(user) -> bool:
