@@ -187,7 +187,7 @@ WHITENOISE_MAX_AGE = 60 * 60 * 24 * 365
 # --- Forms ---
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
-FORM_RENDERER = "django.forms.renderers.DjangoTemplates"
+FORM_RENDERER = "community.forms.CommunityFormRenderer"
 PHONENUMBER_DEFAULT_REGION = "DE"
 
 # --- Security ---

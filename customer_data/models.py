@@ -84,6 +84,11 @@ class CustomerData(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def stamp(self) -> str:
+        """Names the stored state: changes with every save (for confirmations about it)."""
+        return self.updated_at.isoformat() if self.updated_at else ""
+
+    @property
     def consent_is_current(self) -> bool:
         """Consent counts only for the consent text currently in force."""
         return self.consent and self.consent_version == settings.CONSENT_TEXT_VERSION

@@ -26,39 +26,48 @@ def _holding_data() -> Q:
     return Q(consent=True) | Q(filled_count__gt=0)
 
 
+def _erase_each(user_ids: list[int], *, condition: Q, reason: str) -> int:
+    """Erase each listed member whose row still meets `condition` under its lock; the count
+    is of erasures done, not of members listed (a member may have saved since the listing)."""
+    return sum(
+        erase_customer_data(user_id=user_id, by=None, reason=reason, only_if=condition)
+        for user_id in user_ids
+    )
+
+
 def purge_stale_customer_data(*, now: datetime | None = None) -> PurgeResult:
     """Erase customer data unchanged for the retention period, erase data whose consent
     was for an older consent text once the grace period is over, and delete access-log
-    rows past their own retention period."""
+    rows past their own retention period.
+
+    The rows are listed first and erased one by one; each erasure checks its condition
+    again on the locked row, so data saved after the listing is never erased as stale.
+    """
     now = now or timezone.now()
     stale_before = now - timedelta(days=settings.CUSTOMER_DATA_RETENTION_DAYS)
-    stale_ids = list(
-        CustomerData.objects.filter(_holding_data(), updated_at__lt=stale_before).values_list(
-            "user_id", flat=True
-        )
+    is_stale = _holding_data() & Q(updated_at__lt=stale_before)
+    stale = _erase_each(
+        list(CustomerData.objects.filter(is_stale).values_list("user_id", flat=True)),
+        condition=is_stale,
+        reason=ConsentRecord.Reason.RETENTION,
     )
-    for user_id in stale_ids:
-        erase_customer_data(user_id=user_id, by=None, reason=ConsentRecord.Reason.RETENTION)
 
     effective = datetime.combine(
         settings.CONSENT_TEXT_EFFECTIVE_DATE,
         datetime.min.time(),
         tzinfo=timezone.get_current_timezone(),
     )
-    outdated_ids: list[int] = []
+    outdated = 0
     if now >= effective + timedelta(days=settings.CONSENT_REGRANT_GRACE_DAYS):
-        outdated_ids = list(
-            CustomerData.objects.filter(_holding_data())
-            .exclude(consent=True, consent_version=settings.CONSENT_TEXT_VERSION)
-            .values_list("user_id", flat=True)
+        is_outdated = _holding_data() & ~Q(
+            consent=True, consent_version=settings.CONSENT_TEXT_VERSION
         )
-        for user_id in outdated_ids:
-            erase_customer_data(
-                user_id=user_id, by=None, reason=ConsentRecord.Reason.OUTDATED_CONSENT
-            )
+        outdated = _erase_each(
+            list(CustomerData.objects.filter(is_outdated).values_list("user_id", flat=True)),
+            condition=is_outdated,
+            reason=ConsentRecord.Reason.OUTDATED_CONSENT,
+        )
 
     log_before = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
     deleted, _ = PersonalDataAccess.objects.filter(at__lt=log_before).delete()
-    return PurgeResult(
-        stale=len(stale_ids), outdated_consent=len(outdated_ids), access_rows=deleted
-    )
+    return PurgeResult(stale=stale, outdated_consent=outdated, access_rows=deleted)

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import QuerySet, TextField, Value
+from django.db.models import Q, QuerySet, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -26,6 +26,18 @@ from customer_data.models import (
 from customer_data.permissions import fields_of
 
 Reason = ConsentRecord.Reason
+
+
+class ErasureNeedsConfirmation(Exception):
+    """A withdrawal would erase stored values the member has not confirmed erasing.
+
+    Raised inside the transaction, so nothing of the save is kept. `stamp` names the stored
+    state as it is now: the confirmation the page asks for must carry it.
+    """
+
+    def __init__(self, stamp: str) -> None:
+        super().__init__("Withdrawal would erase stored customer data; confirmation needed.")
+        self.stamp = stamp
 
 
 def _locked_row(user_id: int) -> CustomerData:
@@ -53,16 +65,33 @@ def _erase(data: CustomerData) -> None:
 @sensitive_variables("cleaned", "number", "info")
 @transaction.atomic
 def save_customer_data(
-    *, user_id: int, by: User, consent: bool, cleaned: dict[str, Any]
+    *,
+    user_id: int,
+    by: User,
+    consent: bool,
+    cleaned: dict[str, Any],
+    erasure_confirmation: str | None = None,
 ) -> CustomerData:
     """Store the member's choice from the Profil tab.
 
     With consent: grant it (recorded once per consent-text version) and store the values;
     `cleaned` holds normalised values, "" or None meaning empty. Without consent: nothing
     posted is stored, and an earlier consent is withdrawn, erasing the values.
+
+    `erasure_confirmation` is what the Profil tab passes: the stamp of the stored state the
+    member was warned about ("" when no warning was confirmed). The decision "this withdrawal
+    erases stored values, and the member confirmed erasing exactly these" is taken here,
+    under the row lock, so a save from another tab a moment earlier is never erased unseen:
+    a mismatch raises `ErasureNeedsConfirmation` and nothing changes.
     """
     data = _locked_row(user_id)
     if not consent:
+        if (
+            erasure_confirmation is not None
+            and data.filled_count
+            and erasure_confirmation != data.stamp
+        ):
+            raise ErasureNeedsConfirmation(data.stamp)
         if data.consent or data.filled_count:
             _withdraw(data, by=by, reason=Reason.MEMBER)
         return data
@@ -99,13 +128,24 @@ def _withdraw(data: CustomerData, *, by: User | None, reason: str) -> None:
 
 @transaction.atomic
 def erase_customer_data(
-    *, user_id: int, by: User | None, reason: str = Reason.ERASURE
-) -> CustomerData | None:
-    """Erase the three values and withdraw consent, recording why. No row, nothing to do."""
-    data = CustomerData.objects.select_for_update().filter(user_id=user_id).first()
-    if data is not None and (data.consent or data.filled_count):
-        _withdraw(data, by=by, reason=reason)
-    return data
+    *, user_id: int, by: User | None, reason: str = Reason.ERASURE, only_if: Q | None = None
+) -> bool:
+    """Erase the three values and withdraw consent, recording why; True if anything was erased.
+
+    `only_if` is the condition that made the caller want the erasure (for the retention
+    purge: "still unchanged since the cut-off"). It is evaluated on the row as locked here,
+    not as the caller last saw it, so a member who saved in between keeps what they saved.
+    On PostgreSQL a row updated while this waited for its lock is checked again in its new
+    version; SQLite runs one writing transaction at a time.
+    """
+    rows = CustomerData.objects.select_for_update().filter(
+        Q(consent=True) | Q(filled_count__gt=0), user_id=user_id
+    )
+    data = rows.filter(only_if).first() if only_if is not None else rows.first()
+    if data is None:
+        return False
+    _withdraw(data, by=by, reason=reason)
+    return True
 
 
 def record_access(

@@ -56,9 +56,7 @@ def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     customer_form = CustomerDataForm(data, instance=stored, prefix="customer")
     needs_confirmation = False
     if request.method == "POST" and profile_form.is_valid() and customer_form.is_valid():
-        # Switching consent off erases data: without the page's warning seen, ask first.
-        needs_confirmation = customer_form.withdraws and not request.POST.get("confirm_withdrawal")
-        if not needs_confirmation:
+        try:
             with transaction.atomic():
                 services.update_public_profile(profile=profile, cleaned=profile_form.cleaned_data)
                 customer_services.save_customer_data(
@@ -66,7 +64,14 @@ def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
                     by=user,
                     consent=customer_form.cleaned_data["consent"],
                     cleaned=customer_form.cleaned_data,
+                    # Decided under the row lock: erase only the state the member was warned of.
+                    erasure_confirmation=request.POST.get("confirm_withdrawal", ""),
                 )
+        except customer_services.ErasureNeedsConfirmation:
+            # Nothing was saved. Show the warning about what is stored now, and ask again.
+            needs_confirmation = True
+            stored = customer_selectors.get_customer_data(user_id=user.pk)
+        else:
             if customer_form.withdraws:
                 messages.success(request, _("Gespeichert. Ihre Kundendaten wurden gelöscht."))
             else:

@@ -73,7 +73,7 @@
       var withdrawing = hadConsent && !toggle.checked;
       if (warning) warning.hidden = !withdrawing;
       // The warning is on screen, so one "Speichern" confirms it.
-      if (confirm) confirm.value = withdrawing ? "1" : "";
+      if (confirm) confirm.value = withdrawing ? confirm.getAttribute("data-stamp") : "";
     }
     toggle.addEventListener("change", update);
     update();

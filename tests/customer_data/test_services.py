@@ -244,7 +244,7 @@ def test_erase_customer_data_records_who_erased_and_why(stored):
 
 
 def test_erasing_a_member_without_data_does_nothing(member):
-    assert erase_customer_data(user_id=member.pk, by=member) is None
+    assert erase_customer_data(user_id=member.pk, by=member) is False
     assert not CustomerData.objects.filter(user=member).exists()
     assert not ConsentRecord.objects.exists()
 

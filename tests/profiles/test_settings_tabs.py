@@ -291,7 +291,8 @@ def test_switching_off_without_confirmation_warns_and_stores_nothing(owner, owne
     assert "Achtung" in response.text
     assert warning_is_shown(response.text)
     assert "Klicken Sie zum Bestätigen erneut" in response.text
-    assert 'value="1"' in tag(response.text, "data-confirm-withdrawal")
+    stamp = CustomerData.objects.get(user=owner).stamp
+    assert f'value="{stamp}"' in tag(response.text, "data-confirm-withdrawal")
     assert raw_row(owner.pk) == before
     assert not ConsentRecord.objects.filter(user=owner, action="withdrawn").exists()
     assert Profile.objects.get(user=owner).location == ""
@@ -307,10 +308,10 @@ def test_the_warning_is_hidden_until_the_switch_is_turned_off(owner, owner_clien
 
 
 def test_switching_off_with_confirmation_erases_and_records_the_withdrawal(owner, owner_client):
-    store(owner, **VALUES)
+    stamp = store(owner, **VALUES).stamp
 
     response = owner_client.post(
-        PROFILE_URL, profile_post(consent=False, confirm_withdrawal="1"), follow=True
+        PROFILE_URL, profile_post(consent=False, confirm_withdrawal=stamp), follow=True
     )
 
     assert response.redirect_chain == [(PROFILE_URL, 302)]
@@ -326,6 +327,56 @@ def test_switching_off_with_confirmation_erases_and_records_the_withdrawal(owner
     }
     assert ConsentRecord.objects.filter(user=owner, action="withdrawn").count() == 1
     assert "123456789012" not in response.text
+
+
+def test_a_withdrawal_confirmed_in_one_tab_does_not_erase_what_another_tab_saved_since(
+    owner, owner_client
+):
+    # Tab 1 shows the stored data and its warning; tab 2 then saves new data.
+    seen = store(owner, **VALUES).stamp
+    tab2 = owner_client.post(PROFILE_URL, profile_post(**{"customer-further_info": "Neu"}))
+    assert tab2.status_code == 302
+    after_tab2 = raw_row(owner.pk)
+
+    # Tab 1 confirms the warning it showed: that was about the older state.
+    response = owner_client.post(PROFILE_URL, profile_post(consent=False, confirm_withdrawal=seen))
+
+    assert response.status_code == 200
+    assert warning_is_shown(response.text)
+    assert "Klicken Sie zum Bestätigen erneut" in response.text
+    assert raw_row(owner.pk) == after_tab2
+    assert not ConsentRecord.objects.filter(user=owner, action="withdrawn").exists()
+    # The page now asks about the state as it is; confirming that erases.
+    fresh = CustomerData.objects.get(user=owner).stamp
+    assert fresh != seen
+    assert f'value="{fresh}"' in tag(response.text, "data-confirm-withdrawal")
+    again = owner_client.post(PROFILE_URL, profile_post(consent=False, confirm_withdrawal=fresh))
+    assert again.status_code == 302
+    assert raw_row(owner.pk)["filled_count"] == 0
+
+
+def test_withdrawing_consent_with_nothing_stored_needs_no_confirmation(owner, owner_client):
+    store(owner, customer_number="", mobile_number="", further_info="")
+
+    response = owner_client.post(PROFILE_URL, profile_post(consent=False))
+
+    assert response.status_code == 302
+    assert ConsentRecord.objects.filter(user=owner, action="withdrawn").count() == 1
+
+
+def test_an_over_long_input_is_not_echoed_back_whole(owner, owner_client, settings):
+    store(owner, **VALUES)
+    huge = "x" * 2_000_000
+
+    response = owner_client.post(PROFILE_URL, profile_post(**{"customer-further_info": huge}))
+
+    assert response.status_code == 200
+    assert "höchstens" in response.text  # the German length message
+    limit = settings.CUSTOMER_INFO_MAX_LENGTH
+    assert "x" * (limit + 1) in response.text  # enough to see where it went over
+    assert "x" * (limit + 200) not in response.text
+    assert len(response.content) < 100_000
+    assert raw_row(owner.pk)["further_info"] is not None  # the stored value is untouched
 
 
 def test_a_switch_posted_as_false_still_needs_the_confirmation(owner, owner_client):
