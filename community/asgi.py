@@ -7,3 +7,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
 
 application = get_asgi_application()
+
+# Before serving: refuse to start with encryption keys that cannot read the data, and the like.
+from community.health import run_startup_checks  # noqa: E402 (needs the apps loaded)
+
+run_startup_checks()

@@ -94,27 +94,49 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A database that does not answer must cost a request seconds, not a worker: a connection
+# attempt gives up after DATABASE_CONNECT_TIMEOUT seconds and a statement (lock waits
+# included) after DATABASE_STATEMENT_TIMEOUT milliseconds; the page then says "503, try
+# again shortly". Maintenance commands lift the statement limit for their own connection.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=5000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+        # A transaction left open by a stuck client must not hold row locks for long.
+        "options": (
+            f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT} "
+            "-c idle_in_transaction_session_timeout=60000"
+        ),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # --- Cache and sessions ---
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds to connect to Redis and for each reply: a hung Redis costs this once (then the
+# cache rests for a few seconds, see community/cache.py), not a request's whole time.
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "community.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "community",
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database, with or without Redis: logins and signed-in members survive
+# a Redis outage, a logout is final (a cached copy could outlive it while Redis was away),
+# and the database is read on every signed-in request anyway (one primary-key lookup more).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Authentication ---
 AUTHENTICATION_BACKENDS = [
@@ -214,7 +236,7 @@ if not DEBUG:
     # Behind a TLS-terminating proxy in production; `__Host-` cookies need Secure and Path=/.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SESSION_COOKIE_SECURE = True
@@ -223,6 +245,16 @@ if not DEBUG:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 # HSTS preload needs a deliberate submission to browser vendors; the site owner decides that.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Health ---
+# Run when an app server loads (community/wsgi.py); one that raises stops the server.
+COMMUNITY_STARTUP_CHECKS = ["customer_data.keycheck.check_at_startup"]
+# What /readyz checks, in order: each a function returning (ok, detail).
+COMMUNITY_READINESS_CHECKS = {
+    "database": "community.health.database",
+    "cache": "community.health.redis",
+    "keys": "customer_data.keycheck.readiness",
+}
 
 # --- Community ---
 # Members of this rank (by ladder order) and above see the customer-data fill ring of others.

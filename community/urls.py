@@ -10,6 +10,7 @@ from community.forms import LoginForm
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -21,3 +22,5 @@ urlpatterns = [
     path("", include("profiles.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "community.views.server_error"

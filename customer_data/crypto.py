@@ -55,6 +55,20 @@ def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEYS])
 
 
+def fernet() -> MultiFernet:
+    """All configured keys: the first encrypts, every one decrypts."""
+    return _fernet()
+
+
+def decrypts(keys: Fernet | MultiFernet, token: str) -> bool:
+    """Whether `token` decrypts with `keys` (the plaintext is dropped at once)."""
+    try:
+        keys.decrypt(token.encode("ascii"))
+    except (InvalidToken, UnicodeError):
+        return False
+    return True
+
+
 @functools.cache
 def _index_key() -> bytes:
     check_keys()
@@ -70,6 +84,10 @@ def _forget_keys(*, setting: str, **kwargs: Any) -> None:
 
 @sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> str:
+    """Encrypt with the newest key, once the keys are known to belong to this database."""
+    from customer_data.keycheck import ensure_verified  # keycheck reads the models
+
+    ensure_verified()
     return _fernet().encrypt(plaintext.encode()).decode("ascii")
 
 

@@ -193,3 +193,36 @@ class PersonalDataAccess(models.Model):
         if not self._state.adding:
             raise ValueError("The access log is append-only.")
         super().save(*args, **kwargs)
+
+
+class KeyCheck(models.Model):
+    """A known text encrypted with the key that was newest when the row was written.
+
+    The newest row must decrypt with the configured keys, or the keys do not belong to this
+    database: the site then refuses to start instead of writing data nobody can read later.
+    """
+
+    token = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"KeyCheck {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MaintenanceCheckpoint(models.Model):
+    """How far a batched maintenance run (key rotation, index rebuild) has come.
+
+    Bound to the key the run works towards: an interrupted run resumes after `last_pk`
+    with the same key, and starts over with another one.
+    """
+
+    job = models.CharField(max_length=32, unique=True)
+    key_fingerprint = models.CharField(max_length=64)
+    last_pk = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.job} at {self.last_pk}"

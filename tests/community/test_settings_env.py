@@ -14,6 +14,8 @@ PROBE = (
     "'host': settings.DATABASES['default'].get('HOST', ''),"
     "'cache': settings.CACHES['default']['BACKEND'],"
     "'cache_location': settings.CACHES['default'].get('LOCATION', ''),"
+    "'cache_options': settings.CACHES['default'].get('OPTIONS', {}),"
+    "'db_options': settings.DATABASES['default'].get('OPTIONS', {}),"
     "'session': settings.SESSION_ENGINE, 'debug': settings.DEBUG,"
     "'hosts': settings.ALLOWED_HOSTS}))"
 )
@@ -59,11 +61,26 @@ def test_database_url_switches_to_postgresql():
     assert config["host"] == "db.internal"
 
 
-def test_redis_url_switches_cache_and_sessions_to_redis():
+def test_postgresql_gets_connect_and_statement_timeouts_from_the_environment():
+    default = read_settings(DATABASE_URL="postgres://app:pw@db.internal:5432/community")
+    assert default["db_options"]["connect_timeout"] == 3
+    assert "statement_timeout=5000" in default["db_options"]["options"]
+
+    tuned = read_settings(
+        DATABASE_URL="postgres://app:pw@db.internal:5432/community",
+        DATABASE_CONNECT_TIMEOUT="1",
+        DATABASE_STATEMENT_TIMEOUT="2500",
+    )
+    assert tuned["db_options"]["connect_timeout"] == 1
+    assert "statement_timeout=2500" in tuned["db_options"]["options"]
+
+
+def test_redis_url_switches_the_cache_to_redis_with_short_timeouts_and_keeps_sessions_in_the_database():
     config = read_settings(REDIS_URL="redis://127.0.0.1:6379/3")
-    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"] == "community.cache.ResilientRedisCache"
     assert config["cache_location"] == "redis://127.0.0.1:6379/3"
-    assert config["session"] == "django.contrib.sessions.backends.cache"
+    assert config["cache_options"] == {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    assert config["session"] == "django.contrib.sessions.backends.db"
 
 
 def test_debug_and_allowed_hosts_come_from_the_environment():
