@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         say(
             f"{os.cpu_count()} cores · {data['database']['vendor']} "
             f"{data['database']['version']} · Redis: {'yes' if meta['redis'] else 'no'} · "
-            f"gunicorn {args.workers} sync workers · {loader.name} {args.connections} connections · "
+            f"gunicorn {args.workers} gthread workers (gunicorn.conf.py) · {loader.name} {args.connections} connections · "
             f"{args.rounds} rounds x {args.duration:g} s · {data['counts']['members']} members "
             f"({data['counts']['with_customer_data']} with customer data)"
         )

@@ -104,6 +104,7 @@ def site_environment(state: State) -> dict[str, str]:
             "COMMUNITY_SKIP_DOTENV": "1",
             "DATABASE_URL": state.database_url,
             "PYTHONDONTWRITEBYTECODE": "1",
+            "GUNICORN_ACCESS_LOG": "",  # no access log: it would be measured too
         }
     )
     return env

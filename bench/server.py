@@ -94,7 +94,7 @@ def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
 
 
 class Gunicorn:
-    """gunicorn community.wsgi with N sync workers on a free loopback port."""
+    """gunicorn community.wsgi with the repo's gunicorn.conf.py, N workers, a free loopback port."""
 
     def __init__(self, *, env: dict[str, str], workers: int, port: int | None = None) -> None:
         self.env = env
@@ -108,6 +108,8 @@ class Gunicorn:
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         return [
             gunicorn,
+            "--config",
+            str(BASE_DIR / "gunicorn.conf.py"),
             "community.wsgi",
             "--workers",
             str(self.workers),

@@ -67,5 +67,9 @@ def readiness() -> tuple[bool, dict[str, str]]:
 
 def run_startup_checks() -> None:
     """Run `COMMUNITY_STARTUP_CHECKS` when an app server loads; one that raises stops it."""
-    for path in settings.COMMUNITY_STARTUP_CHECKS:
-        import_string(path)()
+    try:
+        for path in settings.COMMUNITY_STARTUP_CHECKS:
+            import_string(path)()
+    finally:
+        # gunicorn forks its workers after this (preload_app): no connection may be shared.
+        connections.close_all()
