@@ -5,7 +5,9 @@ nothing is stored without current consent, and a withdrawal erases in the same t
 that records it, so there is never a record without erasure or an erasure without a record.
 """
 
-from collections.abc import Iterable, Iterator
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +23,7 @@ from customer_data.models import (
     ENCRYPTED_FIELDS,
     ConsentRecord,
     CustomerData,
+    MaintenanceCheckpoint,
     PersonalDataAccess,
 )
 from customer_data.permissions import fields_of
@@ -157,54 +160,146 @@ def record_access(
     )
 
 
-def _locked_batches(qs: QuerySet, batch_size: int) -> Iterator[list]:
-    """Walk `qs` (a queryset over CustomerData, ordered by pk) in batches, each batch's rows
-    locked and processed in its own transaction, so a long run never holds every row."""
-    last_pk = 0
+@dataclass
+class MaintenanceResult:
+    """What a batched maintenance run did: rows rewritten, rows it could not decrypt (their
+    ids, skipped when asked to), and the row id it resumed after (0 for a fresh start)."""
+
+    done: int = 0
+    undecryptable: list[int] = field(default_factory=list)
+    resumed_after: int = 0
+
+
+class UndecryptableRow(Exception):
+    """A stored token matches none of FIELD_ENCRYPTION_KEYS. Names the row, never the token."""
+
+    def __init__(self, pk: int) -> None:
+        super().__init__(
+            f"CustomerData row {pk} cannot be decrypted with FIELD_ENCRYPTION_KEYS. Restore the "
+            "key that wrote it, or run again with --skip-undecryptable to go on past it."
+        )
+        self.pk = pk
+
+
+Progress = Callable[[int, int], None]
+
+
+def _fingerprint(key: str) -> str:
+    """Names a key without revealing it (the keys are long random strings)."""
+    return hashlib.sha256(b"community maintenance checkpoint\0" + key.encode()).hexdigest()
+
+
+def _walk(
+    job: str,
+    key: str,
+    rows: QuerySet,
+    step: Callable[[dict[str, Any]], bool],
+    *,
+    batch_size: int,
+    skip_undecryptable: bool,
+    progress: Progress | None,
+) -> MaintenanceResult:
+    """Run `step` over `rows` (values with "pk", ordered by pk) in locked batches, each batch
+    and the checkpoint after it committed together. An interrupted run with the same key
+    resumes after the last committed batch; a finished run removes its checkpoint.
+    `step` returns whether it rewrote the row and raises `DecryptionError` on a bad token."""
+    fingerprint = _fingerprint(key)
+    checkpoint, created = MaintenanceCheckpoint.objects.get_or_create(
+        job=job, defaults={"key_fingerprint": fingerprint}
+    )
+    if checkpoint.key_fingerprint != fingerprint:
+        checkpoint.key_fingerprint, checkpoint.last_pk = fingerprint, 0
+        checkpoint.save()
+    result = MaintenanceResult(resumed_after=checkpoint.last_pk)
+    total = rows.filter(pk__gt=checkpoint.last_pk).count()
+    seen = 0
+    last_pk = checkpoint.last_pk
     while True:
         with transaction.atomic():
-            batch = list(qs.select_for_update().filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+            batch = list(rows.select_for_update().filter(pk__gt=last_pk).order_by("pk")[:batch_size])
             if not batch:
-                return
-            yield batch
-        last = batch[-1]
-        last_pk = last["pk"] if isinstance(last, dict) else last.pk
+                break
+            for row in batch:
+                try:
+                    result.done += step(row)
+                except crypto.DecryptionError:
+                    if not skip_undecryptable:
+                        raise UndecryptableRow(row["pk"]) from None
+                    result.undecryptable.append(row["pk"])
+            last_pk = batch[-1]["pk"]
+            MaintenanceCheckpoint.objects.filter(job=job).update(last_pk=last_pk)
+        seen += len(batch)
+        if progress:
+            progress(seen, total)
+    MaintenanceCheckpoint.objects.filter(job=job).delete()
+    return result
 
 
-def rotate_field_keys(*, batch_size: int = 500) -> int:
-    """Re-encrypt every stored value with the newest key, in batches; returns rows rewritten.
+def _raw_tokens() -> dict[str, Cast]:
+    """The encrypted columns as stored (a cast keeps the field from decrypting)."""
+    return {f"raw_{name}": Cast(name, output_field=TextField()) for name in ENCRYPTED_FIELDS}
 
-    Reads and writes the raw tokens (a cast bypasses the field's decryption), so values are
-    only ever decrypted inside `MultiFernet.rotate`.
+
+def rotate_field_keys(
+    *, batch_size: int = 500, skip_undecryptable: bool = False, progress: Progress | None = None
+) -> MaintenanceResult:
+    """Re-encrypt every stored value with the newest key, in batches.
+
+    Reads and writes the raw tokens, so values are only ever decrypted inside
+    `MultiFernet.rotate`. A row no key can read stops the run (`UndecryptableRow`, naming
+    it) unless `skip_undecryptable`; then it is left as it is and listed in the result.
     """
-    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in ENCRYPTED_FIELDS}
+    raw = _raw_tokens()
     rows = CustomerData.objects.annotate(**raw).values("pk", *raw)
-    rewritten = 0
-    for batch in _locked_batches(rows, batch_size):
-        for row in batch:
-            fresh = {
-                name: Value(crypto.rotate(token), output_field=TextField())
-                for name in ENCRYPTED_FIELDS
-                if (token := row[f"raw_{name}"])
-            }
-            if fresh:
-                CustomerData.objects.filter(pk=row["pk"]).update(**fresh)
-                rewritten += 1
-    return rewritten
+
+    def rotate_row(row: dict[str, Any]) -> bool:
+        fresh = {
+            name: Value(crypto.rotate(token), output_field=TextField())
+            for name in ENCRYPTED_FIELDS
+            if (token := row[f"raw_{name}"])
+        }
+        if fresh:
+            CustomerData.objects.filter(pk=row["pk"]).update(**fresh)
+        return bool(fresh)
+
+    return _walk(
+        "rotate_field_keys",
+        settings.FIELD_ENCRYPTION_KEYS[0],
+        rows,
+        rotate_row,
+        batch_size=batch_size,
+        skip_undecryptable=skip_undecryptable,
+        progress=progress,
+    )
 
 
-def rebuild_blind_index(*, batch_size: int = 500) -> int:
+def rebuild_blind_index(
+    *, batch_size: int = 500, skip_undecryptable: bool = False, progress: Progress | None = None
+) -> MaintenanceResult:
     """Recompute every customer-number index with the current `BLIND_INDEX_KEY`.
 
-    Needed after changing that key: the index is a one-way hash, so it is rebuilt from
-    the decrypted numbers. Returns the number of rows that hold a customer number.
+    Needed after changing that key: the index is a one-way hash, so it is rebuilt from the
+    decrypted numbers. `done` counts the rows that hold a customer number.
     """
-    rows = CustomerData.objects.filter(customer_number__isnull=False).only("pk", "customer_number")
-    rebuilt = 0
-    for batch in _locked_batches(rows, batch_size):
-        for data in batch:
-            CustomerData.objects.filter(pk=data.pk).update(
-                customer_number_bidx=crypto.blind_index(data.customer_number or "")
-            )
-        rebuilt += len(batch)
-    return rebuilt
+    rows = (
+        CustomerData.objects.filter(customer_number__isnull=False)
+        .annotate(raw_number=Cast("customer_number", output_field=TextField()))
+        .values("pk", "raw_number")
+    )
+
+    def index_row(row: dict[str, Any]) -> bool:
+        number = crypto.decrypt(row["raw_number"])
+        CustomerData.objects.filter(pk=row["pk"]).update(
+            customer_number_bidx=crypto.blind_index(number)
+        )
+        return True
+
+    return _walk(
+        "rebuild_blind_index",
+        settings.BLIND_INDEX_KEY,
+        rows,
+        index_row,
+        batch_size=batch_size,
+        skip_undecryptable=skip_undecryptable,
+        progress=progress,
+    )

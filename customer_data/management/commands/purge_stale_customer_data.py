@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from community.db import without_statement_timeout
 from customer_data.retention import purge_stale_customer_data
 
 
@@ -14,7 +15,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = purge_stale_customer_data()
+        with without_statement_timeout():
+            result = purge_stale_customer_data()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Gelöscht: {result.stale} Kundendaten nach Speicherfrist, "

@@ -2,17 +2,20 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from customer_data.management.maintenance import MaintenanceCommand
+from customer_data.services import MaintenanceResult, rebuild_blind_index
 
-from customer_data.services import rebuild_blind_index
 
+class Command(MaintenanceCommand):
+    help = (
+        "Berechnet den Suchindex der Kundennummern mit dem aktuellen BLIND_INDEX_KEY neu. "
+        "Ein abgebrochener Lauf macht beim nächsten Aufruf dort weiter."
+    )
+    done_message = "{done} Suchindex-Einträge neu berechnet."
 
-class Command(BaseCommand):
-    help = "Berechnet den Suchindex der Kundennummern mit dem aktuellen BLIND_INDEX_KEY neu."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=500)
-
-    def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
-        count = rebuild_blind_index(batch_size=batch_size)
-        self.stdout.write(self.style.SUCCESS(f"{count} Suchindex-Einträge neu berechnet."))
+    def run(self, **options: Any) -> MaintenanceResult:
+        return rebuild_blind_index(
+            batch_size=options["batch_size"],
+            skip_undecryptable=options["skip_undecryptable"],
+            progress=options["progress"],
+        )

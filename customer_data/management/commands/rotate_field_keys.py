@@ -2,20 +2,21 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from customer_data.management.maintenance import MaintenanceCommand
+from customer_data.services import MaintenanceResult, rotate_field_keys
 
-from customer_data.services import rotate_field_keys
 
-
-class Command(BaseCommand):
+class Command(MaintenanceCommand):
     help = (
         "Verschlüsselt alle Kundendaten mit dem neuesten Schlüssel neu. Ablauf: neuen Schlüssel "
-        "vorn in FIELD_ENCRYPTION_KEYS einfügen, diesen Befehl ausführen, alten Schlüssel entfernen."
+        "vorn in FIELD_ENCRYPTION_KEYS einfügen, diesen Befehl ausführen, alten Schlüssel "
+        "entfernen. Ein abgebrochener Lauf macht beim nächsten Aufruf dort weiter."
     )
+    done_message = "{done} Datensätze neu verschlüsselt."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=500)
-
-    def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
-        count = rotate_field_keys(batch_size=batch_size)
-        self.stdout.write(self.style.SUCCESS(f"{count} Datensätze neu verschlüsselt."))
+    def run(self, **options: Any) -> MaintenanceResult:
+        return rotate_field_keys(
+            batch_size=options["batch_size"],
+            skip_undecryptable=options["skip_undecryptable"],
+            progress=options["progress"],
+        )
