@@ -204,7 +204,7 @@ def _walk(
     resumes after the last committed batch; a finished run removes its checkpoint.
     `step` returns whether it rewrote the row and raises `DecryptionError` on a bad token."""
     fingerprint = _fingerprint(key)
-    checkpoint, created = MaintenanceCheckpoint.objects.get_or_create(
+    checkpoint, _created = MaintenanceCheckpoint.objects.get_or_create(
         job=job, defaults={"key_fingerprint": fingerprint}
     )
     if checkpoint.key_fingerprint != fingerprint:
@@ -216,7 +216,9 @@ def _walk(
     last_pk = checkpoint.last_pk
     while True:
         with transaction.atomic():
-            batch = list(rows.select_for_update().filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+            batch = list(
+                rows.select_for_update().filter(pk__gt=last_pk).order_by("pk")[:batch_size]
+            )
             if not batch:
                 break
             for row in batch:
