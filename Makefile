@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-browser lint format migrate demo messages lock bench check-deploy clean
+.PHONY: setup run test test-browser lint format migrate demo messages lock bench faults check-deploy clean
 
 setup: $(VENV)/.installed node_modules/.installed .env
 
@@ -59,6 +59,9 @@ lock: setup
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+faults: setup
+	$(BIN)/python scripts/faults.py $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3
