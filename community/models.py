@@ -1,7 +1,9 @@
 """The community's structure: the rank ladder and the staff roles."""
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -40,3 +42,53 @@ class RoleGroup(models.Model):
 
     def __str__(self) -> str:
         return str(StaffRole(self.code).label)
+
+
+class StructureChange(models.Model):
+    """Append-only: who changed who holds a staff role, which group a role is, or the ladder.
+
+    Granting a content role is what lets someone read customer data, so every grant and
+    removal is kept with the one who made it, as they were named then.
+    """
+
+    class Kind(models.TextChoices):
+        ROLE_GRANTED = "granted", _("Rolle vergeben")
+        ROLE_REVOKED = "revoked", _("Rolle entzogen")
+        ROLE_REGROUPED = "regrouped", _("Rolle einer anderen Gruppe zugeordnet")
+        RANK_CHANGED = "rank", _("Rangliste geändert")
+
+    kind = models.CharField(_("Art"), max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("durch"),
+    )
+    actor_name = models.CharField(_("durch (Name)"), max_length=150, blank=True)
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Mitglied"),
+    )
+    member_name = models.CharField(_("Mitglied (Name)"), max_length=150, blank=True)
+    role = models.CharField(_("Rolle"), max_length=40, choices=StaffRole.choices, blank=True)
+    detail = models.CharField(_("Einzelheiten"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("Änderung an Rollen oder Rängen")
+        verbose_name_plural = _("Rollen- und Rangprotokoll")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ValueError("The role and rank log is append-only.")
+        super().save(*args, **kwargs)

@@ -7,12 +7,20 @@ and logs each view as a disclosure.
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from customer_data import crypto, permissions, selectors, services
 from customer_data.models import ENCRYPTED_FIELDS, FIELD_LABELS, CustomerData, PersonalDataAccess
@@ -21,6 +29,37 @@ from customer_data.normalise import format_phone_number, normalise_customer_numb
 
 def _display(name: str, value: str) -> str:
     return format_phone_number(value) if name == "mobile_number" else value
+
+
+class MemberSearchForm(forms.Form):
+    """The staff search box: an exact customer number or a username."""
+
+    q = forms.CharField(
+        label=_("Kundennummer oder Benutzername"),
+        max_length=150,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+
+    class Kind:
+        CUSTOMER_NUMBER = _("Treffer über die Kundennummer")
+        USERNAME = _("Treffer über den Benutzernamen")
+
+    def clean_q(self) -> str:
+        term: str = self.cleaned_data["q"]
+        if "\x00" in term:
+            raise forms.ValidationError(
+                _("Bitte gib eine Kundennummer oder einen Benutzernamen ein.")
+            )
+        return term
+
+    def lookup(self) -> tuple[Any, Q]:
+        """Which kind of search the term is, and the condition that finds it (exact only)."""
+        term = self.cleaned_data["q"]
+        number = normalise_customer_number(term)
+        if number and number.isascii() and number.isdigit():
+            return self.Kind.CUSTOMER_NUMBER, Q(customer_number_bidx=crypto.blind_index(number))
+        return self.Kind.USERNAME, Q(user__username__iexact=term)
 
 
 class PolicyAdmin(admin.ModelAdmin):
@@ -48,6 +87,8 @@ class CustomerDataAdmin(PolicyAdmin):
     list_filter = ["consent"]
     list_select_related = ["user__profile"]
     # Shows the search box; the search itself is `get_search_results` (blind index, username).
+    # The search box (templates/admin/customer_data/customerdata/change_list.html) posts to
+    # `search_view`; `?q=` in a URL searches usernames only (`get_search_results`).
     search_fields = ["user__username"]
     search_help_text = _("Exakte Kundennummer oder Benutzername")
     ordering = ["-updated_at"]
@@ -68,20 +109,57 @@ class CustomerDataAdmin(PolicyAdmin):
             super().get_queryset(request).select_related("user__profile").defer(*ENCRYPTED_FIELDS)
         )
 
+    def get_urls(self) -> list[URLPattern]:
+        search = path(
+            "search/",
+            self.admin_site.admin_view(self.search_view),
+            name="customer_data_customerdata_search",
+        )
+        return [search, *super().get_urls()]
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[CustomerData], search_term: str
     ) -> tuple[QuerySet[CustomerData], bool]:
-        """Exact match only: the Kundennummer through its blind index, or the username."""
+        """A search in the URL (`?q=`) finds by username only: a customer number never
+        travels in a URL, so it is searched by POST (`search_view`)."""
         term = search_term.strip()
-        if not term:
+        if not term or "\x00" in term:
             return queryset, False
-        if "\x00" in term:
-            return queryset.none(), False
-        condition = Q(user__username__iexact=term)
-        number = normalise_customer_number(term)
-        if number.isascii() and number.isdigit():
-            condition |= Q(customer_number_bidx=crypto.blind_index(number))
-        return queryset.filter(condition), False
+        return queryset.filter(user__username__iexact=term), False
+
+    @method_decorator(sensitive_post_parameters("q"))
+    @method_decorator(require_POST)
+    def search_view(self, request: HttpRequest) -> HttpResponse:
+        """Find members by exact customer number (blind index) or username, from a POST.
+
+        The result page is rendered in answer to the POST, not redirected to: the number
+        stays out of every URL, browser history, access log and `_changelist_filters`.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = MemberSearchForm(request.POST)
+        found: QuerySet[CustomerData] = self.get_queryset(request).none()
+        kind = None
+        if form.is_valid():
+            kind, condition = form.lookup()
+            found = self.get_queryset(request).filter(condition).order_by("user__username")[:50]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Kundendaten suchen"),
+            "form": MemberSearchForm(),
+            "searched": form.is_valid(),
+            "kind": kind,
+            "results": [
+                (data, reverse("admin:customer_data_customerdata_change", args=[data.pk]))
+                for data in found
+            ],
+        }
+        response = TemplateResponse(
+            request, "admin/customer_data/customerdata/search_results.html", context
+        )
+        patch_cache_control(response, no_store=True, private=True)
+        return response
 
     def change_view(
         self,
@@ -90,16 +168,26 @@ class CustomerDataAdmin(PolicyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        """Show the values as far as the policy allows, and log the disclosure."""
+        """The member's page with the values the policy allows, each view logged.
+
+        Answers GET, HEAD and POST only (Django's admin would render the page for OPTIONS
+        or TRACE too). Values are computed, and the view logged in the same step
+        (`services.disclose`), for GET alone: HEAD gets the page without them, POST is
+        refused by the read-only admin.
+        """
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
         values: dict[str, str] = {}
-        subject_id = None
-        if permissions.can_use_staff_tools(request.user) and object_id.isdigit():
-            data = selectors.get_customer_data_by_pk(pk=int(object_id))
-            if data is not None:
-                subject_id = data.user_id
-                values = permissions.shown_values(
-                    permissions.visibility(request.user, subject_id), data
-                )
+        if (
+            request.method == "GET"
+            and object_id.isdigit()
+            and permissions.can_use_staff_tools(request.user)
+        ):
+            values = services.disclose(
+                viewer=request.user,
+                data=selectors.get_customer_data_by_pk(pk=int(object_id)),
+                channel=PersonalDataAccess.Channel.ADMIN,
+            )
         shown = [
             (FIELD_LABELS[name], _display(name, values[name]))
             for name in ENCRYPTED_FIELDS
@@ -107,19 +195,7 @@ class CustomerDataAdmin(PolicyAdmin):
         ]
         context = {**(extra_context or {}), "customer_values": shown}
         response = super().change_view(request, object_id, form_url, context)
-        if (
-            request.method == "GET"
-            and response.status_code == 200
-            and subject_id is not None
-            and values
-            and permissions.is_disclosure(request.user, subject_id)
-        ):
-            services.record_access(
-                viewer=request.user,  # type: ignore[arg-type]
-                subject_id=subject_id,
-                channel=PersonalDataAccess.Channel.ADMIN,
-                fields=values,
-            )
+        patch_cache_control(response, no_store=True, private=True)
         return response
 
     @admin.display(description=_("Mitglied"), ordering="user__username")

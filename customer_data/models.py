@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from community.models import StaffRole
 from customer_data.fields import EncryptedTextField
 
 ENCRYPTED_FIELDS = ("customer_number", "mobile_number", "further_info")
@@ -176,6 +177,10 @@ class PersonalDataAccess(models.Model):
         related_name="customer_data_accesses",
         verbose_name=_("Mitglied"),
     )
+    # The viewer as they were at the time: a later rename, a role taken away afterwards or
+    # a deleted account cannot rewrite who looked and in which capacity.
+    viewer_name = models.CharField(_("Name des Betrachters"), max_length=150, blank=True)
+    viewer_roles = models.JSONField(_("Rollen des Betrachters"), default=list, blank=True)
     channel = models.CharField(_("Ort"), max_length=10, choices=Channel.choices)
     fields = models.JSONField(_("Felder"), default=list)
     at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
@@ -193,6 +198,11 @@ class PersonalDataAccess(models.Model):
         if not self._state.adding:
             raise ValueError("The access log is append-only.")
         super().save(*args, **kwargs)
+
+    @property
+    def viewer_role_labels(self) -> list[str]:
+        """The roles the viewer held when they looked, as shown to people."""
+        return [str(StaffRole(code).label) for code in self.viewer_roles if code in StaffRole]
 
 
 class KeyCheck(models.Model):

@@ -50,12 +50,8 @@ def list_consent_records(*, user_id: int) -> QuerySet[ConsentRecord]:
 
 
 def list_accesses_to(*, subject_id: int) -> QuerySet[PersonalDataAccess]:
-    """Who saw this member's data, newest first, with the viewer's profile for display."""
-    return (
-        PersonalDataAccess.objects.filter(subject_id=subject_id)
-        .select_related("viewer__profile")
-        .order_by("-at", "-pk")
-    )
+    """Who saw this member's data, newest first; each row names the viewer as they were."""
+    return PersonalDataAccess.objects.filter(subject_id=subject_id).order_by("-at", "-pk")
 
 
 def further_info_is_stale(data: CustomerData | None) -> bool:

@@ -18,7 +18,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from customer_data import crypto
+from community.roles import staff_roles
+from customer_data import crypto, permissions
 from customer_data.models import (
     ENCRYPTED_FIELDS,
     ConsentRecord,
@@ -26,7 +27,7 @@ from customer_data.models import (
     MaintenanceCheckpoint,
     PersonalDataAccess,
 )
-from customer_data.permissions import fields_of
+from customer_data.permissions import Viewer, fields_of
 
 Reason = ConsentRecord.Reason
 
@@ -154,10 +155,34 @@ def erase_customer_data(
 def record_access(
     *, viewer: User, subject_id: int, channel: str, fields: Iterable[str]
 ) -> PersonalDataAccess:
-    """Log that `viewer` was shown the named fields of `subject_id`'s data (never the values)."""
+    """Log that `viewer` was shown the named fields of `subject_id`'s data (never the values),
+    with the viewer's name and staff roles as they are at this moment."""
+    profile = getattr(viewer, "profile", None)
     return PersonalDataAccess.objects.create(
-        viewer=viewer, subject_id=subject_id, channel=channel, fields=fields_of(fields)
+        viewer=viewer,
+        viewer_name=(profile.display_name if profile else "") or viewer.get_username(),
+        viewer_roles=sorted(role.value for role in staff_roles(viewer)),
+        subject_id=subject_id,
+        channel=channel,
+        fields=fields_of(fields),
     )
+
+
+def disclose(*, viewer: Viewer, data: CustomerData | None, channel: str) -> dict[str, str]:
+    """The values of `data` that `viewer` may see, the access logged in the same step.
+
+    The one way any surface gets values to show: whoever is shown a value of someone else's
+    data is in the access log, whatever the page, the request method or the channel. The
+    owner's own views are not logged. Returns {} when the policy shows no values.
+    """
+    if data is None:
+        return {}
+    values = permissions.shown_values(permissions.visibility(viewer, data.user_id), data)
+    if values and permissions.is_disclosure(viewer, data.user_id):
+        if not isinstance(viewer, User):
+            raise TypeError("Only a signed-in user can be shown someone else's customer data.")
+        record_access(viewer=viewer, subject_id=data.user_id, channel=channel, fields=values)
+    return values
 
 
 @dataclass

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from community.roles import role_annotations, roles_from_annotations
+from community.roles import role_annotations
 from customer_data.models import effective_filled
 from customer_data.permissions import Visibility
 from customer_data.selectors import (
@@ -120,8 +120,8 @@ def directory_rows(rows: Iterable[dict[str, Any]], level: Visibility) -> list[di
 
 
 def list_access_log_for_member(*, user_id: int) -> QuerySet:
-    """The member's own access log with each viewer's name and roles, newest first."""
-    return list_accesses_to(subject_id=user_id).annotate(**role_annotations("viewer_id"))
+    """The member's own access log, newest first (each row names the viewer as they were)."""
+    return list_accesses_to(subject_id=user_id)
 
 
 def export_member_data(*, user: AbstractBaseUser) -> dict[str, Any]:
@@ -169,8 +169,9 @@ def export_member_data(*, user: AbstractBaseUser) -> dict[str, Any]:
         "access_log": [
             {
                 "at": access.at.isoformat(),
-                "viewer": access.viewer.profile.display_name if access.viewer else None,
-                "viewer_roles": [role.value for role in roles_from_annotations(access)],
+                # As the viewer was named, and the roles they held, when they looked.
+                "viewer": access.viewer_name or None,
+                "viewer_roles": access.viewer_roles,
                 "channel": access.channel,
                 "fields": access.fields,
             }

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -117,7 +118,7 @@ def settings_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "stored": customer_selectors.get_fill_state(user_id=user.pk),
             "consent_records": customer_selectors.list_consent_records(user_id=user.pk),
-            "accesses": [(access, roles_from_annotations(access)) for access in page],
+            "accesses": page,
             "access_page": page,
             "policy": permissions.explain_policy(),
         },
@@ -176,15 +177,15 @@ def _profile_page(
     request: HttpRequest, profile: Profile, level: Visibility, *, preview: bool = False
 ) -> HttpResponse:
     data = customer_selectors.customer_data_of(profile.user) if level.shows_ring else None
-    values = permissions.shown_values(level, data)
-    if values and permissions.is_disclosure(request.user, profile.user_id):
-        customer_services.record_access(
-            viewer=request.user,  # type: ignore[arg-type]
-            subject_id=profile.user_id,
-            channel=PersonalDataAccess.Channel.PROFILE,
-            fields=values,
+    # Preview shows the page as a ring viewer sees it: never values, so nothing to log.
+    values = (
+        {}
+        if preview
+        else customer_services.disclose(
+            viewer=request.user, data=data, channel=PersonalDataAccess.Channel.PROFILE
         )
-    return render(
+    )
+    response = render(
         request,
         "profiles/detail.html",
         {
@@ -197,6 +198,10 @@ def _profile_page(
             "preview": preview,
         },
     )
+    if values:
+        # A page with customer data is for this viewer's eyes only, and only now.
+        patch_cache_control(response, no_store=True, private=True)
+    return response
 
 
 @login_not_required

@@ -34,6 +34,8 @@ def owner(people):
 def test_access_log_shows_who_with_role_when_and_where_newest_first(owner, people, login):
     Profile.objects.filter(user=people["team"]).update(display_name="Tom vom Team")
     Profile.objects.filter(user=people["cm"]).update(display_name="Clara Community")
+    people["team"].refresh_from_db()
+    people["cm"].refresh_from_db()
     older = record_access(
         viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
     )

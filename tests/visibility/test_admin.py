@@ -44,7 +44,7 @@ def client_for(people, login):
 )
 def test_customer_data_admin_is_for_the_two_roles_only(who, status, client_for, owner_data):
     client = client_for(who)
-    for url in (LIST, change_url(owner_data), f"{LIST}?q={NUMBER}"):
+    for url in (LIST, change_url(owner_data), f"{LIST}?q=owner"):
         response = client.get(url)
         assert response.status_code == status, url
         if status != 200:
@@ -87,24 +87,58 @@ def test_changelist_never_shows_or_reads_values(who, client_for, owner_data):
     assert not PersonalDataAccess.objects.exists()
 
 
-@pytest.mark.parametrize("term", [NUMBER, "4711-0815 12", "4711 081 512", "owner", "OWNER"])
-def test_search_by_exact_customer_number_or_username(term, client_for, owner_data):
-    response = client_for("team").get(LIST, {"q": term})
+SEARCH = f"{LIST}search/"
+
+
+@pytest.mark.parametrize(
+    ("term", "kind"),
+    [
+        (NUMBER, "Kundennummer"),
+        ("4711-0815 12", "Kundennummer"),
+        ("4711 081 512", "Kundennummer"),
+        ("owner", "Benutzernamen"),
+        ("OWNER", "Benutzernamen"),
+    ],
+)
+def test_search_by_exact_customer_number_or_username(term, kind, client_for, owner_data):
+    response = client_for("team").post(SEARCH, {"q": term})
+    assert response.status_code == 200
     assert "Olga Owner" in response.text
-    assert leaks(response.text.replace(term, "")) == []
+    assert f"Treffer über {'die' if kind == 'Kundennummer' else 'den'} {kind}" in response.text
+    assert leaks(response.text) == []  # not even the number searched for is echoed
 
 
 @pytest.mark.parametrize("term", ["4711", "47110815", "own", "Olga"])
 def test_search_has_no_partial_matches(term, client_for, owner_data):
-    response = client_for("cm").get(LIST, {"q": term})
+    response = client_for("cm").post(SEARCH, {"q": term})
     assert response.status_code == 200
+    assert "Olga Owner" not in response.text
+    assert "Niemand gefunden" in response.text
+
+
+def test_nul_in_admin_search_is_refused_not_an_error(client_for, owner_data):
+    response = client_for("cm").post(SEARCH, {"q": "4711\x00"})
+    assert response.status_code == 200
+    assert "Bitte gib eine Kundennummer" in response.text
+    assert leaks(response.text) == []
+
+
+def test_a_customer_number_in_the_url_finds_nobody(client_for, owner_data):
+    response = client_for("team").get(LIST, {"q": NUMBER})
+    assert response.status_code == 200
+    assert "Olga Owner" not in response.text
+    assert "owner" in client_for("team").get(LIST, {"q": "owner"}).text
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member", "expert", "guide", "admin"])
+def test_the_search_is_for_the_two_roles_only(who, client_for, owner_data):
+    response = client_for(who).post(SEARCH, {"q": NUMBER})
+    assert response.status_code in (302, 403)
     assert "Olga Owner" not in response.text
 
 
-def test_nul_in_admin_search_is_ignored_not_an_error(client_for, owner_data):
-    response = client_for("cm").get(LIST, {"q": "4711\x00"})
-    assert response.status_code == 200
-    assert leaks(response.text) == []
+def test_the_search_answers_posts_only(client_for, owner_data):
+    assert client_for("team").get(SEARCH, {"q": NUMBER}).status_code == 405
 
 
 def test_admin_registration_keeps_encrypted_fields_out_of_lists():
