@@ -1,4 +1,5 @@
-"""Session lifetime: a sliding idle timeout that writes rarely, and an absolute timeout."""
+"""Session lifetime (a sliding idle timeout that writes rarely, and an absolute timeout), and
+the Permissions-Policy header."""
 
 import time
 from collections.abc import Callable
@@ -53,3 +54,26 @@ class SessionLifetimeMiddleware:
             logout(request)
         elif now - session.get(REFRESH_TIME_KEY, 0) >= settings.SESSION_REFRESH_INTERVAL:
             session[REFRESH_TIME_KEY] = now
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """`{"camera": [], "fullscreen": ["self"]}` -> `camera=(), fullscreen=(self)`."""
+    return ", ".join(f"{feature}=({' '.join(allow)})" for feature, allow in policy.items())
+
+
+class PermissionsPolicyMiddleware:
+    """Send `Permissions-Policy` (from `COMMUNITY_PERMISSIONS_POLICY`) on every response.
+
+    Listed first in MIDDLEWARE, so that error pages, redirects and static files get it too.
+    A header a view set itself is left alone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.header = permissions_policy_header(settings.COMMUNITY_PERMISSIONS_POLICY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response

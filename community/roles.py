@@ -16,6 +16,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
+from django.utils import translation
 
 from community.models import Rank, RoleGroup, StaffRole
 
@@ -82,3 +83,14 @@ def role_annotations(user_ref: str) -> dict[str, Exists]:
 def roles_from_annotations(row: object) -> list[StaffRole]:
     """The roles flagged on a row annotated by `role_annotations`, in a fixed order."""
     return [role for role in StaffRole if getattr(row, _role_attr(role), False)]
+
+
+def staff_role_names() -> set[str]:
+    """The names under which members meet the staff roles: each role's group name as the
+    database holds it now (a renamed group counts under its new name) and the role's
+    built-in label in every interface language."""
+    names = set(RoleGroup.objects.values_list("group__name", flat=True))
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            names.update(str(role.label) for role in StaffRole)
+    return names

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response gets the header, also those of the middleware below.
+    "community.middleware.PermissionsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "community.audit.ActorMiddleware",
     "community.middleware.SessionLifetimeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "profiles.middleware.MemberPreferencesMiddleware",
@@ -169,6 +172,13 @@ SESSION_ABSOLUTE_TIMEOUT = env.int("DJANGO_SESSION_ABSOLUTE_SECONDS", default=60
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And lock an IP address after this many failures over all usernames within the cool-off,
+# since the members directory names every account. Higher than the per-account limit:
+# many members may share one NAT address. axes has one limit for all its lockout
+# parameters, so this rule lives in community/loginlimits.py (handler and lockout page).
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
+AXES_HANDLER = "community.loginlimits.CommunityAxesHandler"
+AXES_LOCKOUT_CALLABLE = "community.loginlimits.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_SENSITIVE_PARAMETERS = ["password"]
@@ -231,6 +241,23 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Flash messages ("Gespeichert", …) live in the session, not in a `messages` cookie of their
+# own. Django copies Secure/HttpOnly/SameSite/Domain of the session cookie onto that cookie,
+# but not the `__Host-` name (its name is fixed), and its contents are signed, not
+# encrypted: the message texts would sit readable in the browser's cookie store and outlive
+# a logout there. The session is in the database and read on every signed-in request anyway
+# (a save that flashes a message writes the session once more).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Browser features no page of the site uses, denied to every page and frame (an injected
+# script cannot ask for them either). Each entry is a feature and its allowlist; empty = none.
+COMMUNITY_PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "camera": [],
+    "microphone": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+    "interest-cohort": [],
+}
 CSRF_COOKIE_SAMESITE = "Lax"
 if not DEBUG:
     # Behind a TLS-terminating proxy in production; `__Host-` cookies need Secure and Path=/.

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from community.models import StructureChange
 from customer_data import crypto, permissions, selectors, services
 from customer_data.models import ENCRYPTED_FIELDS, FIELD_LABELS, CustomerData, PersonalDataAccess
 from customer_data.normalise import format_phone_number, normalise_customer_number
@@ -227,13 +228,27 @@ class CustomerDataAdmin(PolicyAdmin):
 class PersonalDataAccessAdmin(PolicyAdmin):
     """The whole access log, for Community Management; nobody adds, changes or deletes."""
 
-    list_display = ["at", "viewer_name", "subject_name", "channel", "field_names"]
+    list_display = [
+        "at",
+        "viewer_label",
+        "viewer_roles_label",
+        "subject_name",
+        "channel",
+        "field_names",
+    ]
     list_filter = ["channel", "at"]
-    list_select_related = ["viewer__profile", "subject__profile"]
-    search_fields = ["viewer__username", "subject__username"]
+    list_select_related = ["subject"]
+    search_fields = ["viewer_name", "viewer__username", "subject__username"]
     date_hierarchy = "at"
     show_full_result_count = False
-    fields = readonly_fields = ("at", "viewer_name", "subject_name", "channel", "field_names")
+    fields = readonly_fields = (
+        "at",
+        "viewer_label",
+        "viewer_roles_label",
+        "subject_name",
+        "channel",
+        "field_names",
+    )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return permissions.can_browse_access_log(request.user)
@@ -241,9 +256,15 @@ class PersonalDataAccessAdmin(PolicyAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return permissions.can_browse_access_log(request.user)
 
-    @admin.display(description=_("Betrachter"), ordering="viewer__username")
-    def viewer_name(self, obj: PersonalDataAccess) -> str:
-        return obj.viewer.get_username() if obj.viewer else str(_("gelöschtes Konto"))
+    @admin.display(description=_("Betrachter"), ordering="viewer_name")
+    def viewer_label(self, obj: PersonalDataAccess) -> str:
+        """As the viewer was named when they looked; a deleted account says so."""
+        name = obj.viewer_name or str(_("unbekannt"))
+        return name if obj.viewer_id else f"{name} ({_('gelöschtes Konto')})"
+
+    @admin.display(description=_("Rollen damals"))
+    def viewer_roles_label(self, obj: PersonalDataAccess) -> str:
+        return ", ".join(obj.viewer_role_labels) or "–"
 
     @admin.display(description=_("Mitglied"), ordering="subject__username")
     def subject_name(self, obj: PersonalDataAccess) -> str:
@@ -252,3 +273,30 @@ class PersonalDataAccessAdmin(PolicyAdmin):
     @admin.display(description=_("Felder"))
     def field_names(self, obj: PersonalDataAccess) -> str:
         return ", ".join(str(FIELD_LABELS.get(name, name)) for name in obj.fields)
+
+
+@admin.register(StructureChange)
+class StructureChangeAdmin(PolicyAdmin):
+    """Who granted or took away a staff role, re-pointed a role's group or changed the rank
+    ladder: for Community Management, read-only like the access log."""
+
+    list_display = ["at", "kind", "actor_label", "member_label", "role", "detail"]
+    list_filter = ["kind", "role"]
+    search_fields = ["actor_name", "member_name"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+    fields = readonly_fields = ("at", "kind", "actor_label", "member_label", "role", "detail")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return permissions.can_browse_access_log(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return permissions.can_browse_access_log(request.user)
+
+    @admin.display(description=_("durch"), ordering="actor_name")
+    def actor_label(self, obj: StructureChange) -> str:
+        return obj.actor_name or str(_("System"))
+
+    @admin.display(description=_("Mitglied"), ordering="member_name")
+    def member_label(self, obj: StructureChange) -> str:
+        return obj.member_name or "–"

@@ -17,6 +17,11 @@ from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
 KEY_SETTINGS = ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
+# Key material below this many bytes (UTF-8) is refused: 256 bits, the output size of the
+# blind index HMAC-SHA256, and less than `scripts/write_env.py` generates (token_urlsafe(32)).
+MIN_KEY_BYTES = 32
+# Django's own marker for a development key (`check --deploy` flags it too).
+INSECURE_SECRET_KEY_PREFIX = "django-insecure-"  # noqa: S105 (a marker to refuse, no secret)
 
 
 class DecryptionError(Exception):
@@ -27,13 +32,50 @@ class DecryptionError(Exception):
     """
 
 
+def _key_bytes(value: str) -> int:
+    return len(value.encode("utf-8"))
+
+
+def check_secret_key() -> None:
+    """With DEBUG off, refuse a short `DJANGO_SECRET_KEY` or the development default.
+
+    The secret key signs sessions, password-reset links and CSRF tokens, so a guessable one
+    hands out logins. Development (DEBUG on) may keep the insecure default.
+    """
+    if settings.DEBUG:
+        return
+    secret = settings.SECRET_KEY
+    if not isinstance(secret, str) or _key_bytes(secret) < MIN_KEY_BYTES:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is too short: it needs at least {MIN_KEY_BYTES} bytes when "
+            "DJANGO_DEBUG is off. Generate one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+    if secret.startswith(INSECURE_SECRET_KEY_PREFIX):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is the insecure development default; set a generated key "
+            "when DJANGO_DEBUG is off."
+        )
+
+
 def check_keys() -> None:
-    """Refuse to start without proper, separate keys."""
+    """Refuse to start without proper, separate, long enough keys.
+
+    Runs when the app loads (`CustomerDataConfig.ready`), so every process (app server,
+    management command, test run) fails at once with a message saying which key is wrong.
+    """
+    check_secret_key()
     keys = list(settings.FIELD_ENCRYPTION_KEYS)
     if not keys:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is not set.")
     if not settings.BLIND_INDEX_KEY:
         raise ImproperlyConfigured("BLIND_INDEX_KEY is not set.")
+    if _key_bytes(settings.BLIND_INDEX_KEY) < MIN_KEY_BYTES:
+        raise ImproperlyConfigured(
+            f"BLIND_INDEX_KEY is too short: it needs at least {MIN_KEY_BYTES} bytes. "
+            "Generate one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
     if settings.SECRET_KEY in keys or settings.BLIND_INDEX_KEY == settings.SECRET_KEY:
         raise ImproperlyConfigured("Encryption keys must not equal DJANGO_SECRET_KEY.")
     if settings.BLIND_INDEX_KEY in keys:

@@ -6,7 +6,12 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from community.validators import reject_control_characters
+from community.roles import staff_role_names, staff_roles
+from community.validators import (
+    RESERVED_TITLES,
+    reject_control_characters,
+    validate_display_name,
+)
 from profiles.models import Profile
 
 _ZONES = sorted(zoneinfo.available_timezones())
@@ -24,7 +29,15 @@ class PublicProfileForm(forms.ModelForm):
         }
 
     def clean_display_name(self) -> str:
-        name = reject_control_characters(self.cleaned_data["display_name"].strip())
+        """Also refuses names that could pass for the staff (see `validate_display_name`);
+        holders of a staff role may carry its name."""
+        name = self.cleaned_data["display_name"].strip()
+        user = getattr(self.instance, "user", None)
+        reserved: set[str] = set()
+        if user is None or not staff_roles(user):
+            reserved = {*RESERVED_TITLES, *staff_role_names()}
+        validate_display_name(name, reserved=reserved)
+        name = reject_control_characters(name)
         if not name:
             raise forms.ValidationError(
                 _("Bitte geben Sie einen Anzeigenamen ein."), code="required"

@@ -2,6 +2,10 @@
 
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from customer_data import services as customer_services
 from profiles.models import Profile
 
 
@@ -19,3 +23,13 @@ def update_preferences(*, profile: Profile, cleaned: dict[str, Any]) -> Profile:
         setattr(profile, field, cleaned[field])
     profile.save(update_fields=["language", "time_zone", "show_rank"])
     return profile
+
+
+@transaction.atomic
+def delete_account(*, user: AbstractBaseUser) -> None:
+    """Delete a member's account with everything about them: profile, customer data, consent
+    records and the access-log rows about them (rows where they were the viewer stay, naming
+    them as they were). The customer data is erased first, so nothing of it outlives the
+    account even in a database that kept deleted rows around for a moment."""
+    customer_services.delete_member_records(user_id=user.pk)
+    user.delete()

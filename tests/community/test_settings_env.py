@@ -30,8 +30,8 @@ def read_settings(**environ: str) -> dict:
     env.update(
         DJANGO_SETTINGS_MODULE="community.settings",
         FIELD_ENCRYPTION_KEYS="x" * 43 + "=",
-        BLIND_INDEX_KEY="blind-index-key-for-the-probe",
-        DJANGO_SECRET_KEY="probe-secret-key",
+        BLIND_INDEX_KEY="blind-index-key-for-the-probe-" + "y" * 32,
+        DJANGO_SECRET_KEY="probe-secret-key-" + "x" * 40,
         COMMUNITY_SKIP_DOTENV="1",  # only these variables count, not a developer's .env
         **environ,
     )

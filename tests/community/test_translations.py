@@ -78,7 +78,8 @@ def test_catalogues_hold_every_string_of_the_source(tmp_path):
             "PATH": "/usr/bin:/bin",
             "COMMUNITY_SKIP_DOTENV": "1",
             "FIELD_ENCRYPTION_KEYS": "x" * 43 + "=",
-            "BLIND_INDEX_KEY": "k",
+            "BLIND_INDEX_KEY": "k" * 32,
+            "DJANGO_SECRET_KEY": "s" * 50,
             "PYTHONPATH": str(tmp_path),
         },
     )

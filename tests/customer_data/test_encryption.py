@@ -391,7 +391,7 @@ def run_manage_check(**extra: str) -> subprocess.CompletedProcess:
 
 
 def test_manage_py_fails_on_start_up_without_field_encryption_keys():
-    failed = run_manage_check(BLIND_INDEX_KEY="a-blind-index-key-for-the-probe")
+    failed = run_manage_check(BLIND_INDEX_KEY="a-blind-index-key-for-the-start-up-probe")
 
     assert failed.returncode != 0
     assert "ImproperlyConfigured" in failed.stderr
@@ -399,6 +399,6 @@ def test_manage_py_fails_on_start_up_without_field_encryption_keys():
 
     # The same start-up with a key passes, so the failure above is the missing key.
     passed = run_manage_check(
-        BLIND_INDEX_KEY="a-blind-index-key-for-the-probe", FIELD_ENCRYPTION_KEYS=new_key()
+        BLIND_INDEX_KEY="a-blind-index-key-for-the-start-up-probe", FIELD_ENCRYPTION_KEYS=new_key()
     )
     assert passed.returncode == 0, passed.stderr[-2000:]

@@ -18,7 +18,7 @@ def test_rebuild_blind_index_after_the_key_changed(people, settings):
     save_customer_data(
         user_id=owner.pk, by=owner, consent=True, cleaned={"customer_number": NUMBER}
     )
-    settings.BLIND_INDEX_KEY = "a-completely-new-index-key"
+    settings.BLIND_INDEX_KEY = "a-completely-new-index-key-" + "n" * 32
     assert not CustomerData.objects.filter(customer_number_bidx=crypto.blind_index(NUMBER)).exists()
     call_command("rebuild_blind_index", batch_size=1)
     assert CustomerData.objects.get(customer_number_bidx=crypto.blind_index(NUMBER)).user == owner

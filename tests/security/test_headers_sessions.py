@@ -73,7 +73,7 @@ def production_settings() -> dict:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "x" * 60,
         "FIELD_ENCRYPTION_KEYS": "x" * 43 + "=",
-        "BLIND_INDEX_KEY": "probe-index-key",
+        "BLIND_INDEX_KEY": "probe-index-key-" + "y" * 32,
     }
     out = subprocess.run(
         [sys.executable, "-c", PRODUCTION_PROBE],
