@@ -139,7 +139,8 @@ else:
 # Sessions live in the database, with or without Redis: logins and signed-in members survive
 # a Redis outage, a logout is final (a cached copy could outlive it while Redis was away),
 # and the database is read on every signed-in request anyway (one primary-key lookup more).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# (community.sessions: the database store, answering a lost database with 503, not 400.)
+SESSION_ENGINE = "community.sessions"
 
 # --- Authentication ---
 AUTHENTICATION_BACKENDS = [

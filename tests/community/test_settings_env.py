@@ -50,7 +50,7 @@ def test_default_is_sqlite_with_local_memory_cache_and_database_sessions():
     config = read_settings()
     assert config["engine"] == "django.db.backends.sqlite3"
     assert config["cache"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert config["session"] == "django.contrib.sessions.backends.db"
+    assert config["session"] == "community.sessions"
     assert config["debug"] is False
 
 
@@ -80,7 +80,7 @@ def test_redis_url_switches_the_cache_to_redis_with_short_timeouts_and_keeps_ses
     assert config["cache"] == "community.cache.ResilientRedisCache"
     assert config["cache_location"] == "redis://127.0.0.1:6379/3"
     assert config["cache_options"] == {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
-    assert config["session"] == "django.contrib.sessions.backends.db"
+    assert config["session"] == "community.sessions"
 
 
 def test_debug_and_allowed_hosts_come_from_the_environment():

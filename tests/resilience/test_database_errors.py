@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import OperationalError, connection
 from django.test import Client
 
@@ -44,6 +45,24 @@ def test_a_lost_database_while_reading_the_session_answers_503(
     response = client.get("/settings/profile/")
 
     assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+
+
+def test_a_lost_database_while_saving_the_session_answers_503_not_400(monkeypatch, people, login):
+    signed_in = login(people["member"])
+    client = Client(raise_request_exception=False)
+    client.cookies = signed_in.cookies  # a fresh handler, the same session
+
+    def shutting_down(self, *args, **kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(Session, "save", shutting_down)
+    # Saving preferences flashes a message, which is kept in the session: it is updated.
+    response = client.post(
+        "/settings/preferences/", {"language": "de", "time_zone": "Europe/Berlin"}
+    )
+
+    assert response.status_code == 503  # Django's store alone says 400 "session interrupted"
     assert response["Retry-After"] == "30"
 
 
