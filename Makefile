@@ -60,7 +60,11 @@ lock: setup
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Runs behind nginx like production; Debian's package is installed when missing.
 faults: setup
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light && \
+		 (service nginx stop >/dev/null 2>&1 || true))
 	$(BIN)/python scripts/faults.py $(FAULTS_ARGS)
 
 clean:
