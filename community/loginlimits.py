@@ -3,7 +3,7 @@
 axes locks a username + IP pair after `AXES_FAILURE_LIMIT` failures. That alone lets one
 address try a few passwords on every account the members directory lists, each cool-off.
 So a second, higher limit counts the failures from one IP address over all usernames
-(`AXES_IP_FAILURE_LIMIT`, higher because many members may share one NAT address).
+(`COMMUNITY_LOGIN_IP_FAILURE_LIMIT` (env `AXES_IP_FAILURE_LIMIT`), higher because many members may share one NAT address).
 
 axes compares every lockout parameter against the same single limit (it takes the largest
 failure count of all parameter sets), so two different limits need a handler of its own:
@@ -30,7 +30,7 @@ from django.utils.translation import ngettext
 
 from community.forms import LoginForm
 
-# Set on a request refused because its IP address reached AXES_IP_FAILURE_LIMIT (and not
+# Set on a request refused because its IP address reached COMMUNITY_LOGIN_IP_FAILURE_LIMIT (and not
 # because of the per-account limit, whose page stays as it is).
 NETWORK_LOCKED = "community_network_locked"
 
@@ -47,10 +47,10 @@ def network_failures(request: HttpRequest) -> int:
 
 
 def network_is_locked(request: HttpRequest) -> bool:
-    """Whether the request's IP address reached `AXES_IP_FAILURE_LIMIT` within the cool-off."""
+    """Whether the request's IP address reached `COMMUNITY_LOGIN_IP_FAILURE_LIMIT` (env `AXES_IP_FAILURE_LIMIT`) within the cool-off."""
     if not axes_settings.AXES_LOCK_OUT_AT_FAILURE:
         return False
-    return network_failures(request) >= settings.AXES_IP_FAILURE_LIMIT
+    return network_failures(request) >= settings.COMMUNITY_LOGIN_IP_FAILURE_LIMIT
 
 
 class CommunityAxesHandler(AxesDatabaseHandler):

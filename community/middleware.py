@@ -27,10 +27,10 @@ class SessionLifetimeMiddleware:
 
     Idle: the session expires `SESSION_COOKIE_AGE` seconds after it was last saved. Instead
     of saving on every request (a database write per page view), the session is saved when
-    the last save is more than `SESSION_REFRESH_INTERVAL` seconds old, so the idle timeout
+    the last save is more than `COMMUNITY_SESSION_REFRESH_INTERVAL` seconds old, so the idle timeout
     slides in steps of that interval.
 
-    Absolute: a session ends `SESSION_ABSOLUTE_TIMEOUT` seconds after login, however active;
+    Absolute: a session ends `COMMUNITY_SESSION_ABSOLUTE_TIMEOUT` seconds after login, however active;
     otherwise an active (or stolen) session could live forever.
 
     Views marked `no_session` (such as /healthz) never touch the session.
@@ -50,9 +50,9 @@ class SessionLifetimeMiddleware:
         if started is None:
             return
         now = int(time.time())
-        if now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
+        if now - started > settings.COMMUNITY_SESSION_ABSOLUTE_TIMEOUT:
             logout(request)
-        elif now - session.get(REFRESH_TIME_KEY, 0) >= settings.SESSION_REFRESH_INTERVAL:
+        elif now - session.get(REFRESH_TIME_KEY, 0) >= settings.COMMUNITY_SESSION_REFRESH_INTERVAL:
             session[REFRESH_TIME_KEY] = now
 
 

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from community.append_only import AppendOnlyModel
+
 
 class Rank(models.Model):
     """One rung of the ladder. Comparisons use `order`, never the name."""
@@ -33,7 +35,7 @@ class StaffRole(models.TextChoices):
 class RoleGroup(models.Model):
     """Binds a Django group to a stable role code."""
 
-    code = models.CharField(_("Code"), max_length=40, choices=StaffRole.choices, unique=True)
+    code = models.CharField(_("Code"), max_length=40, choices=StaffRole, unique=True)
     group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="staff_role")
 
     class Meta:
@@ -44,7 +46,7 @@ class RoleGroup(models.Model):
         return str(StaffRole(self.code).label)
 
 
-class StructureChange(models.Model):
+class StructureChange(AppendOnlyModel):
     """Append-only: who changed who holds a staff role, which group a role is, or the ladder.
 
     Granting a content role is what lets someone read customer data, so every grant and
@@ -77,7 +79,7 @@ class StructureChange(models.Model):
         verbose_name=_("Mitglied"),
     )
     member_name = models.CharField(_("Mitglied (Name)"), max_length=150, blank=True)
-    role = models.CharField(_("Rolle"), max_length=40, choices=StaffRole.choices, blank=True)
+    role = models.CharField(_("Rolle"), max_length=40, choices=StaffRole, blank=True)
     detail = models.CharField(_("Einzelheiten"), max_length=300, blank=True)
 
     class Meta:
@@ -87,8 +89,3 @@ class StructureChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        if not self._state.adding:
-            raise ValueError("The role and rank log is append-only.")
-        super().save(*args, **kwargs)

@@ -23,7 +23,6 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-dev-only-not-
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 ROOT_URLCONF = "community.urls"
 WSGI_APPLICATION = "community.wsgi.application"
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -165,9 +164,11 @@ LOGOUT_REDIRECT_URL = "home"
 # interval: the session is re-saved, extending it, at most once per interval, not per request).
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_IDLE_SECONDS", default=60 * 60 * 2)
 SESSION_SAVE_EVERY_REQUEST = False
-SESSION_REFRESH_INTERVAL = env.int("DJANGO_SESSION_REFRESH_SECONDS", default=60)
+COMMUNITY_SESSION_REFRESH_INTERVAL = env.int("DJANGO_SESSION_REFRESH_SECONDS", default=60)
 # Absolute timeout: a session ends this long after login, however active it is.
-SESSION_ABSOLUTE_TIMEOUT = env.int("DJANGO_SESSION_ABSOLUTE_SECONDS", default=60 * 60 * 12)
+COMMUNITY_SESSION_ABSOLUTE_TIMEOUT = env.int(
+    "DJANGO_SESSION_ABSOLUTE_SECONDS", default=60 * 60 * 12
+)
 
 # Login protection: lock a username + IP pair after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -177,7 +178,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # since the members directory names every account. Higher than the per-account limit:
 # many members may share one NAT address. axes has one limit for all its lockout
 # parameters, so this rule lives in community/loginlimits.py (handler and lockout page).
-AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
+COMMUNITY_LOGIN_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
 AXES_HANDLER = "community.loginlimits.CommunityAxesHandler"
 AXES_LOCKOUT_CALLABLE = "community.loginlimits.lockout_response"
 AXES_RESET_ON_SUCCESS = True

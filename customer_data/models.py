@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from community.append_only import AppendOnlyModel
 from community.models import StaffRole
 from customer_data.fields import EncryptedTextField
 
@@ -17,13 +18,25 @@ FIELD_LABELS = {
 FIELD_COUNT = len(ENCRYPTED_FIELDS)
 
 
-def effective_filled(
+def counted_fields(
     *, consent: bool | None, consent_version: str | None, filled_count: int | None
 ) -> int:
-    """Stored fields that count: none while consent is missing or for an outdated text."""
+    """How many stored fields count, from a row's columns: none while consent is missing or
+    was given for an outdated consent text. (`CustomerData.counted_fields` for an instance.)"""
     if consent and consent_version == settings.CONSENT_TEXT_VERSION:
         return filled_count or 0
     return 0
+
+
+def fill_percentage(filled: int) -> int:
+    """The ring's percentage for a number of counted fields: 0, 33, 67 or 100."""
+    return round(100 * filled / FIELD_COUNT)
+
+
+class CustomerDataQuerySet(models.QuerySet):
+    def holding_data(self) -> "CustomerDataQuerySet":
+        """Rows with something to erase: a consent on record or a stored value."""
+        return self.filter(models.Q(consent=True) | models.Q(filled_count__gt=0))
 
 
 class CustomerData(models.Model):
@@ -54,6 +67,8 @@ class CustomerData(models.Model):
     filled_count = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("Angelegt"), auto_now_add=True)
     updated_at = models.DateTimeField(_("Zuletzt geändert"), auto_now=True)
+
+    objects = CustomerDataQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("Kundendaten")
@@ -95,8 +110,13 @@ class CustomerData(models.Model):
         return self.consent and self.consent_version == settings.CONSENT_TEXT_VERSION
 
     @property
-    def effective_filled(self) -> int:
-        return effective_filled(
+    def holds_data(self) -> bool:
+        """Something to erase: a consent on record or a stored value (see `holding_data`)."""
+        return self.consent or self.filled_count > 0
+
+    @property
+    def counted_fields(self) -> int:
+        return counted_fields(
             consent=self.consent,
             consent_version=self.consent_version,
             filled_count=self.filled_count,
@@ -104,10 +124,10 @@ class CustomerData(models.Model):
 
     @property
     def fill_percentage(self) -> int:
-        return round(100 * self.effective_filled / FIELD_COUNT)
+        return fill_percentage(self.counted_fields)
 
 
-class ConsentRecord(models.Model):
+class ConsentRecord(AppendOnlyModel):
     """Append-only: every grant and withdrawal of consent."""
 
     class Action(models.TextChoices):
@@ -150,13 +170,8 @@ class ConsentRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.consent_text_version})"
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        if not self._state.adding:
-            raise ValueError("Consent records are append-only.")
-        super().save(*args, **kwargs)
 
-
-class PersonalDataAccess(models.Model):
+class PersonalDataAccess(AppendOnlyModel):
     """Append-only: who was shown whose customer data, where, and which fields (never values)."""
 
     class Channel(models.TextChoices):
@@ -193,11 +208,6 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        if not self._state.adding:
-            raise ValueError("The access log is append-only.")
-        super().save(*args, **kwargs)
 
     @property
     def viewer_role_labels(self) -> list[str]:

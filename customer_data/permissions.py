@@ -12,8 +12,6 @@ import enum
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
-from django.http import Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -76,11 +74,6 @@ VISIBILITY_LABELS: dict[Visibility, Promise] = {
     Visibility.NONE: _("sehen nichts von Ihren Kundendaten, nicht einmal, ob es sie gibt"),
 }
 
-# Roles whose members are shown the values; each such view is logged.
-CONTENT_ROLES = frozenset(
-    role for role in StaffRole if POLICY[Audience(role.value)] is Visibility.FULL
-)
-
 
 def audience(viewer: Viewer, subject_id: int | None) -> Audience:
     """Which row of `POLICY` applies to `viewer` looking at member `subject_id`."""
@@ -93,7 +86,7 @@ def audience(viewer: Viewer, subject_id: int | None) -> Audience:
     for role in (StaffRole.TELEKOM_HILFT_TEAM, StaffRole.COMMUNITY_MANAGEMENT):
         if role in roles:
             return Audience(role.value)
-    if rank_is_experienced(viewer):
+    if is_experienced(viewer):
         return Audience.EXPERIENCED_MEMBER
     return Audience.MEMBER
 
@@ -123,6 +116,28 @@ def can_view_others_rings(viewer: Viewer) -> bool:
     return visibility(viewer, None).shows_ring
 
 
+def list_visibility(viewer: Viewer) -> Visibility:
+    """What a list of other members (the directory) may show `viewer` of each: the most any
+    row shows is the ring, never values, whoever looks."""
+    return Visibility.RING_ONLY if can_view_others_rings(viewer) else Visibility.NONE
+
+
+def preview_visibility() -> Visibility:
+    """What "So sieht ein Mitgestalter mein Profil" shows: the page as an experienced member
+    sees someone else's."""
+    return POLICY[Audience.EXPERIENCED_MEMBER]
+
+
+def is_owner(viewer: Viewer, subject_id: int) -> bool:
+    """Whether `viewer` is the member `subject_id` (their own page, their own data)."""
+    return audience(viewer, subject_id) is Audience.OWNER
+
+
+def is_experienced(viewer: Viewer) -> bool:
+    """Whether `viewer`'s rank is at or above the ring threshold (by ladder order)."""
+    return rank_is_experienced(viewer)
+
+
 def can_use_staff_tools(viewer: Viewer) -> bool:
     """Whether `viewer` may look up other members' customer data in the admin."""
     return visibility(viewer, None).shows_contents
@@ -138,26 +153,6 @@ def shown_values(level: Visibility, data: CustomerData | None) -> dict[str, str]
     if data is None or not level.shows_contents or not data.consent_is_current:
         return {}
     return {name: value for name in ENCRYPTED_FIELDS if (value := getattr(data, name))}
-
-
-def customer_data_visible_to(viewer: Viewer, qs: QuerySet[CustomerData]) -> QuerySet[CustomerData]:
-    """Queryset sibling of `visibility` for lists: the rows whose ring `viewer` may see."""
-    if not viewer.is_authenticated:
-        return qs.none()
-    if can_view_others_rings(viewer):
-        return qs
-    return qs.filter(user_id=viewer.pk)
-
-
-def access_customer_data(viewer: Viewer, data: CustomerData | None) -> Visibility:
-    """Visibility of `data` for `viewer`, or Http404 when it is none.
-
-    "Missing" and "not yours" look the same on purpose, so an id says nothing.
-    """
-    level = visibility(viewer, data.user_id) if data is not None else Visibility.NONE
-    if level is Visibility.NONE:
-        raise Http404
-    return level
 
 
 def explain_policy() -> list[tuple[Promise, Visibility, Promise]]:

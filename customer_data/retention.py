@@ -22,10 +22,6 @@ class PurgeResult:
     access_rows: int
 
 
-def _holding_data() -> Q:
-    return Q(consent=True) | Q(filled_count__gt=0)
-
-
 def _erase_each(user_ids: list[int], *, condition: Q, reason: str) -> int:
     """Erase each listed member whose row still meets `condition` under its lock; the count
     is of erasures done, not of members listed (a member may have saved since the listing)."""
@@ -45,9 +41,11 @@ def purge_stale_customer_data(*, now: datetime | None = None) -> PurgeResult:
     """
     now = now or timezone.now()
     stale_before = now - timedelta(days=settings.CUSTOMER_DATA_RETENTION_DAYS)
-    is_stale = _holding_data() & Q(updated_at__lt=stale_before)
+    is_stale = Q(updated_at__lt=stale_before)
     stale = _erase_each(
-        list(CustomerData.objects.filter(is_stale).values_list("user_id", flat=True)),
+        list(
+            CustomerData.objects.holding_data().filter(is_stale).values_list("user_id", flat=True)
+        ),
         condition=is_stale,
         reason=ConsentRecord.Reason.RETENTION,
     )
@@ -59,15 +57,17 @@ def purge_stale_customer_data(*, now: datetime | None = None) -> PurgeResult:
     )
     outdated = 0
     if now >= effective + timedelta(days=settings.CONSENT_REGRANT_GRACE_DAYS):
-        is_outdated = _holding_data() & ~Q(
-            consent=True, consent_version=settings.CONSENT_TEXT_VERSION
-        )
+        is_outdated = ~Q(consent=True, consent_version=settings.CONSENT_TEXT_VERSION)
         outdated = _erase_each(
-            list(CustomerData.objects.filter(is_outdated).values_list("user_id", flat=True)),
+            list(
+                CustomerData.objects.holding_data()
+                .filter(is_outdated)
+                .values_list("user_id", flat=True)
+            ),
             condition=is_outdated,
             reason=ConsentRecord.Reason.OUTDATED_CONSENT,
         )
 
     log_before = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
-    deleted, _ = PersonalDataAccess.objects.filter(at__lt=log_before).delete()
+    deleted = PersonalDataAccess.objects.filter(at__lt=log_before).purge()
     return PurgeResult(stale=stale, outdated_consent=outdated, access_rows=deleted)

@@ -68,7 +68,7 @@ def _erase(data: CustomerData) -> None:
 
 @sensitive_variables("cleaned", "number", "info")
 @transaction.atomic
-def save_customer_data(
+def save_consent_and_values(
     *,
     user_id: int,
     by: User,
@@ -96,7 +96,7 @@ def save_customer_data(
             and erasure_confirmation != data.stamp
         ):
             raise ErasureNeedsConfirmation(data.stamp)
-        if data.consent or data.filled_count:
+        if data.holds_data:
             _withdraw(data, by=by, reason=Reason.MEMBER)
         return data
     if not data.consent_is_current:
@@ -142,9 +142,7 @@ def erase_customer_data(
     On PostgreSQL a row updated while this waited for its lock is checked again in its new
     version; SQLite runs one writing transaction at a time.
     """
-    rows = CustomerData.objects.select_for_update().filter(
-        Q(consent=True) | Q(filled_count__gt=0), user_id=user_id
-    )
+    rows = CustomerData.objects.select_for_update().holding_data().filter(user_id=user_id)
     data = rows.filter(only_if).first() if only_if is not None else rows.first()
     if data is None:
         return False
@@ -165,8 +163,8 @@ def delete_member_records(*, user_id: int) -> None:
         filled_count=0,
     )
     CustomerData.objects.filter(user_id=user_id).delete()
-    ConsentRecord.objects.filter(user_id=user_id).delete()
-    PersonalDataAccess.objects.filter(subject_id=user_id).delete()
+    ConsentRecord.objects.filter(user_id=user_id).purge()
+    PersonalDataAccess.objects.filter(subject_id=user_id).purge()
 
 
 def record_access(

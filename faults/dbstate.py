@@ -37,11 +37,12 @@ def seed(config: dict[str, Any]) -> dict[str, Any]:
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
     from django.db import transaction
+    from django.db.models import QuerySet
     from django.utils import timezone
 
     from community.models import StaffRole
     from customer_data.models import ConsentRecord, CustomerData
-    from customer_data.services import save_customer_data
+    from customer_data.services import save_consent_and_values
     from faults.report import StoredState, member_values
 
     users = get_user_model()._default_manager
@@ -70,7 +71,7 @@ def seed(config: dict[str, Any]) -> dict[str, Any]:
         for username, index in indexes.items():
             values = member_values(index, 0)
             user = created[username]
-            save_customer_data(
+            save_consent_and_values(
                 user_id=user.pk,
                 by=user,
                 consent=True,
@@ -84,7 +85,9 @@ def seed(config: dict[str, Any]) -> dict[str, Any]:
         CustomerData.objects.filter(user_id__in=ids).update(
             updated_at=long_ago, consented_at=long_ago, further_info_updated_at=long_ago
         )
-        ConsentRecord.objects.filter(user_id__in=ids).update(at=long_ago)
+        QuerySet.update(
+            ConsentRecord.objects.filter(user_id__in=ids), at=long_ago
+        )  # backdating on purpose
     return {
         "savers": savers,
         "idle": idle,

@@ -1,6 +1,5 @@
 """Reads of profiles and members."""
 
-import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from community.roles import role_annotations
-from customer_data.models import effective_filled
+from customer_data.models import counted_fields
 from customer_data.permissions import Visibility
 from customer_data.selectors import (
     get_customer_data,
@@ -35,18 +34,12 @@ def _members() -> QuerySet[Profile]:
     return Profile.objects.select_related("user", "rank").filter(user__is_active=True)
 
 
-@functools.cache
-def _profile_page_base(level: Visibility) -> QuerySet[Profile]:
-    # Built once per level and process: assembling the joins and annotations costs more than
-    # running them. Only ever cloned (`filter`), never evaluated itself.
-    return with_customer_data(_members(), level).annotate(**role_annotations("user_id"))
-
-
 def get_profile_for_page(*, username: str, level: Visibility) -> Profile | None:
     """The profile behind /members/<username>/ with its roles, and customer data as far as
     `level` allows, in one query."""
+    members = with_customer_data(_members(), level).annotate(**role_annotations("user_id"))
     try:
-        return _profile_page_base(level).get(user__username=username)
+        return members.get(user__username=username)
     except Profile.DoesNotExist:
         return None
 
@@ -111,7 +104,7 @@ def directory_rows(rows: Iterable[dict[str, Any]], level: Visibility) -> list[di
         row["initials"] = initials_of(row["display_name"])
         row["colour"] = avatar_colour_of(row["user_id"])
         if level.shows_ring:
-            row["filled"] = effective_filled(
+            row["filled"] = counted_fields(
                 consent=row["consent"],
                 consent_version=row["consent_version"],
                 filled_count=row["filled_count"],

@@ -60,7 +60,7 @@ def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             with transaction.atomic():
                 services.update_public_profile(profile=profile, cleaned=profile_form.cleaned_data)
-                customer_services.save_customer_data(
+                customer_services.save_consent_and_values(
                     user_id=user.pk,
                     by=user,
                     consent=customer_form.cleaned_data["consent"],
@@ -160,7 +160,7 @@ def privacy_erase(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def privacy_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """ "So sieht ein Mitgestalter mein Profil": my page exactly as the policy shows it to one."""
-    level = permissions.POLICY[permissions.Audience.EXPERIENCED_MEMBER]
+    level = permissions.preview_visibility()
     username = request.user.get_username()
     profile = selectors.get_profile_for_page(username=username, level=level)
     if profile is None:
@@ -194,7 +194,7 @@ def _profile_page(
             "level": level,
             "data": data,
             "values": values,
-            "is_owner": request.user.pk == profile.user_id and not preview,
+            "is_owner": permissions.is_owner(request.user, profile.user_id) and not preview,
             "preview": preview,
         },
     )
@@ -223,9 +223,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     """Members, searchable and sortable; rings only for viewers who may see them."""
     form = DirectoryForm(request.GET)
     query: dict[str, Any] = form.cleaned_data if form.is_valid() else DirectoryForm.DEFAULTS
-    level = (
-        Visibility.RING_ONLY if permissions.can_view_others_rings(request.user) else Visibility.NONE
-    )
+    level = permissions.list_visibility(request.user)
     members = selectors.list_members(search=query["q"], order=query["sort"], level=level)
     paginator = Paginator(members, DIRECTORY_PAGE_SIZE)
     paginator.count = selectors.count_members(search=query["q"])  # cheaper than the page's join

@@ -1,6 +1,9 @@
 """Fixtures shared by the whole suite."""
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.test import Client
 
@@ -20,6 +23,22 @@ def _fast_and_isolated(settings, tmp_path):
     cache.clear()  # local-memory caches outlive the setting: start every test empty
     settings.SECURE_SSL_REDIRECT = False
     settings.AXES_ENABLED = True
+
+
+@pytest.fixture(autouse=True)
+def _ranks_and_roles(request):
+    """The rank ladder and the staff roles come from a data migration, and a transactional
+    test's flush removes them. pytest-django runs transactional tests after the others, but
+    a test's place can move (its fixtures decide), so every database test finds them."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and not {"db", "transactional_db"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from community.models import Rank
+
+    if not Rank.objects.exists():
+        seed = importlib.import_module("community.migrations.0002_seed_ranks_and_roles").seed
+        seed(django_apps, None)
 
 
 def load_viewer(user):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from customer_data.services import save_customer_data
+from customer_data.services import save_consent_and_values
 from tests.browser.conftest import BROWSER_DB, ROOT
 from tests.factories import PASSWORD
 from tests.helpers import store_customer_data
@@ -210,7 +210,7 @@ def test_ring_announces_name_role_and_value(viewer, demo_users, percent, filled)
         cleaned = {
             name: value if i < filled else "" for i, (name, value) in enumerate(values.items())
         }
-        save_customer_data(user_id=owner.pk, by=owner, consent=True, cleaned=cleaned)
+        save_consent_and_values(user_id=owner.pk, by=owner, consent=True, cleaned=cleaned)
     page = viewer(owner)
     page.goto("/settings/profile/")
     meter = page.locator("main .fill-ring")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from customer_data.models import CustomerData
-from customer_data.services import save_customer_data
+from customer_data.services import save_consent_and_values
 from tests.browser.conftest import BROWSER_DB, CspWatch
 from tests.factories import PASSWORD
 
@@ -61,7 +61,7 @@ def watched(viewer):
 @pytest.fixture
 def owner_data(demo_users) -> CustomerData:
     owner = demo_users["member"]
-    return save_customer_data(
+    return save_consent_and_values(
         user_id=owner.pk,
         by=owner,
         consent=True,

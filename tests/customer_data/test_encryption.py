@@ -16,7 +16,7 @@ from customer_data import crypto
 from customer_data.crypto import DecryptionError, check_keys
 from customer_data.forms import CustomerDataForm
 from customer_data.models import ENCRYPTED_FIELDS, CustomerData
-from customer_data.services import erase_customer_data, save_customer_data
+from customer_data.services import erase_customer_data, save_consent_and_values
 from tests.factories import UserFactory
 from tests.helpers import raw_row
 
@@ -32,7 +32,7 @@ VALUES = {
 
 
 def store(user, **values: str) -> CustomerData:
-    return save_customer_data(user_id=user.pk, by=user, consent=True, cleaned=values)
+    return save_consent_and_values(user_id=user.pk, by=user, consent=True, cleaned=values)
 
 
 def new_key() -> str:
@@ -148,7 +148,7 @@ def test_plaintext_left_in_a_column_fails_loudly_without_echoing_it(plaintext):
 
 def test_a_row_without_encrypted_values_still_reads_with_a_wrong_key(settings):
     user = UserFactory()
-    save_customer_data(user_id=user.pk, by=user, consent=False, cleaned={})
+    save_consent_and_values(user_id=user.pk, by=user, consent=False, cleaned={})
 
     settings.FIELD_ENCRYPTION_KEYS = [new_key()]
 
@@ -215,7 +215,7 @@ def test_the_normalised_customer_number_finds_the_row_through_the_blind_index():
     owner, other = UserFactory(), UserFactory()
     form = CustomerDataForm(data={"consent": "on", "customer_number": "1234 5678-90/12"})
     assert form.is_valid()
-    save_customer_data(user_id=owner.pk, by=owner, consent=True, cleaned=form.cleaned_data)
+    save_consent_and_values(user_id=owner.pk, by=owner, consent=True, cleaned=form.cleaned_data)
     store(other, customer_number="999999999")
 
     index = crypto.blind_index("123456789012")

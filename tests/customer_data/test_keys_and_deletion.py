@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from customer_data import crypto
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
-from customer_data.services import record_access, save_customer_data
+from customer_data.services import record_access, save_consent_and_values
 from profiles.models import Profile
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ NUMBER = "4711081512"
 
 def test_rebuild_blind_index_after_the_key_changed(people, settings):
     owner = people["owner"]
-    save_customer_data(
+    save_consent_and_values(
         user_id=owner.pk, by=owner, consent=True, cleaned={"customer_number": NUMBER}
     )
     settings.BLIND_INDEX_KEY = "a-completely-new-index-key-" + "n" * 32
@@ -26,10 +26,10 @@ def test_rebuild_blind_index_after_the_key_changed(people, settings):
 
 def test_deleting_an_account_removes_its_data_and_keeps_others_logs_honest(people):
     owner, team = people["owner"], people["team"]
-    save_customer_data(
+    save_consent_and_values(
         user_id=owner.pk, by=owner, consent=True, cleaned={"customer_number": NUMBER}
     )
-    save_customer_data(
+    save_consent_and_values(
         user_id=team.pk, by=team, consent=True, cleaned={"customer_number": "1234567"}
     )
     record_access(viewer=team, subject_id=owner.pk, channel="profile", fields=["customer_number"])

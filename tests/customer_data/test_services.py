@@ -11,7 +11,7 @@ from customer_data.models import (
     PersonalDataAccess,
 )
 from customer_data.permissions import Visibility, shown_values
-from customer_data.services import erase_customer_data, record_access, save_customer_data
+from customer_data.services import erase_customer_data, record_access, save_consent_and_values
 from tests.factories import UserFactory
 from tests.helpers import raw_row
 
@@ -39,7 +39,7 @@ def records(user) -> list[tuple[str, str]]:
 
 
 def consent_and_store(user, **values: str) -> CustomerData:
-    return save_customer_data(user_id=user.pk, by=user, consent=True, cleaned=values)
+    return save_consent_and_values(user_id=user.pk, by=user, consent=True, cleaned=values)
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_consent_without_values_records_the_grant_and_stores_nothing(member, set
 
 
 def test_without_consent_nothing_is_stored_even_when_values_are_passed(member):
-    save_customer_data(user_id=member.pk, by=member, consent=False, cleaned=VALUES)
+    save_consent_and_values(user_id=member.pk, by=member, consent=False, cleaned=VALUES)
 
     row = raw_row(member.pk)
     assert row == {
@@ -122,7 +122,7 @@ def test_the_database_refuses_contents_without_consent(member):
 
 
 def test_withdrawal_erases_the_three_values_and_the_blind_index_and_records_it(stored, settings):
-    save_customer_data(user_id=stored.pk, by=stored, consent=False, cleaned=VALUES)
+    save_consent_and_values(user_id=stored.pk, by=stored, consent=False, cleaned=VALUES)
 
     row = raw_row(stored.pk)
     assert row["customer_number"] is None
@@ -144,14 +144,14 @@ def test_withdrawal_erases_the_three_values_and_the_blind_index_and_records_it(s
 
 
 def test_saving_without_consent_twice_records_one_withdrawal(stored):
-    save_customer_data(user_id=stored.pk, by=stored, consent=False, cleaned={})
-    save_customer_data(user_id=stored.pk, by=stored, consent=False, cleaned={})
+    save_consent_and_values(user_id=stored.pk, by=stored, consent=False, cleaned={})
+    save_consent_and_values(user_id=stored.pk, by=stored, consent=False, cleaned={})
 
     assert ConsentRecord.objects.filter(user=stored, action=WITHDRAWN).count() == 1
 
 
 def test_consent_can_be_granted_again_after_a_withdrawal(stored, settings):
-    save_customer_data(user_id=stored.pk, by=stored, consent=False, cleaned={})
+    save_consent_and_values(user_id=stored.pk, by=stored, consent=False, cleaned={})
     consent_and_store(stored, mobile_number="+49228123456")
 
     assert [action for action, _version in records(stored)] == [GRANTED, WITHDRAWN, GRANTED]
@@ -178,7 +178,7 @@ def fail_saving_the_row(monkeypatch):
 @pytest.mark.parametrize(
     "withdraw",
     [
-        lambda user: save_customer_data(user_id=user.pk, by=user, consent=False, cleaned={}),
+        lambda user: save_consent_and_values(user_id=user.pk, by=user, consent=False, cleaned={}),
         lambda user: erase_customer_data(user_id=user.pk, by=user),
     ],
     ids=["switch-off", "erase-now"],
@@ -202,7 +202,7 @@ def test_a_withdrawal_that_fails_midway_leaves_data_and_records_as_they_were(
 
 
 def test_a_grant_that_fails_midway_stores_neither_values_nor_a_record(member, monkeypatch):
-    save_customer_data(user_id=member.pk, by=member, consent=False, cleaned={})
+    save_consent_and_values(user_id=member.pk, by=member, consent=False, cleaned={})
     before = raw_row(member.pk)
     fail_saving_the_row(monkeypatch)
 
@@ -296,7 +296,7 @@ def test_fill_percentage_needs_no_encrypted_column(stored, django_assert_num_que
 
 
 def test_a_member_without_a_row_has_no_fill(member):
-    data = save_customer_data(user_id=member.pk, by=member, consent=False, cleaned={})
+    data = save_consent_and_values(user_id=member.pk, by=member, consent=False, cleaned={})
 
     assert data.fill_percentage == 0
 
@@ -337,7 +337,7 @@ def test_withdrawing_an_outdated_consent_erases_and_records_the_old_version(stor
     old_version = settings.CONSENT_TEXT_VERSION
     settings.CONSENT_TEXT_VERSION = "2099-01"
 
-    save_customer_data(user_id=stored.pk, by=stored, consent=False, cleaned={})
+    save_consent_and_values(user_id=stored.pk, by=stored, consent=False, cleaned={})
 
     assert raw_row(stored.pk)["customer_number"] is None
     assert records(stored)[-1] == (WITHDRAWN, old_version)

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from customer_data import permissions
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
-from customer_data.services import record_access, save_customer_data
+from customer_data.services import record_access, save_consent_and_values
 from profiles.models import Profile
-from tests.helpers import store_customer_data
+from tests.helpers import rewrite_history, store_customer_data
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,9 @@ def test_access_log_shows_who_with_role_when_and_where_newest_first(owner, peopl
     older = record_access(
         viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
     )
-    PersonalDataAccess.objects.filter(pk=older.pk).update(at=timezone.now() - timedelta(days=2))
+    rewrite_history(
+        PersonalDataAccess.objects.filter(pk=older.pk), at=timezone.now() - timedelta(days=2)
+    )
     record_access(
         viewer=people["cm"], subject_id=owner.pk, channel="admin", fields=["mobile_number"]
     )
@@ -58,7 +60,7 @@ def test_access_log_times_are_shown_in_the_members_time_zone(owner, people, logi
         viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
     )
     when = timezone.datetime(2026, 7, 1, 12, 0, tzinfo=timezone.UTC)
-    PersonalDataAccess.objects.filter(pk=access.pk).update(at=when)
+    rewrite_history(PersonalDataAccess.objects.filter(pk=access.pk), at=when)
     client = login(owner)
     assert "14:00" in client.get(PRIVACY).text  # Europe/Berlin, summer time
     Profile.objects.filter(user=owner).update(time_zone="America/New_York")
@@ -94,7 +96,7 @@ def test_access_log_shows_only_my_own_rows(owner, people, login):
 
 
 def test_consent_history_lists_grants_and_withdrawals_with_version(owner, login, settings):
-    save_customer_data(user_id=owner.pk, by=owner, consent=False, cleaned={})
+    save_consent_and_values(user_id=owner.pk, by=owner, consent=False, cleaned={})
     text = login(owner).get(PRIVACY).text
     assert "erteilt" in text
     assert "widerrufen" in text

@@ -10,7 +10,7 @@ from django.utils import timezone
 from customer_data import retention
 from customer_data.models import ConsentRecord, CustomerData
 from customer_data.retention import purge_stale_customer_data
-from customer_data.services import erase_customer_data, save_customer_data
+from customer_data.services import erase_customer_data, save_consent_and_values
 from tests.factories import UserFactory
 
 FRESH = {"customer_number": "99887766", "mobile_number": "+491701112233", "further_info": "neu"}
@@ -18,7 +18,9 @@ FRESH = {"customer_number": "99887766", "mobile_number": "+491701112233", "furth
 
 def store(user, **values):
     cleaned = {"customer_number": "4711081512", "mobile_number": "", "further_info": ""}
-    return save_customer_data(user_id=user.pk, by=user, consent=True, cleaned={**cleaned, **values})
+    return save_consent_and_values(
+        user_id=user.pk, by=user, consent=True, cleaned={**cleaned, **values}
+    )
 
 
 def make_stale(user) -> None:

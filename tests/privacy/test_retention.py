@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
 from customer_data.retention import purge_stale_customer_data
-from customer_data.services import record_access, save_customer_data
+from customer_data.services import record_access, save_consent_and_values
+from tests.helpers import rewrite_history
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,9 @@ def store(user, **values):
         "mobile_number": "+491701234567",
         "further_info": "Auftrag 77",
     }
-    return save_customer_data(user_id=user.pk, by=user, consent=True, cleaned={**cleaned, **values})
+    return save_consent_and_values(
+        user_id=user.pk, by=user, consent=True, cleaned={**cleaned, **values}
+    )
 
 
 def age(data: CustomerData, days: int) -> None:
@@ -66,7 +69,9 @@ def test_purge_deletes_old_access_log_rows_only(people, settings):
     old = record_access(
         viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
     )
-    PersonalDataAccess.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=366))
+    rewrite_history(
+        PersonalDataAccess.objects.filter(pk=old.pk), at=timezone.now() - timedelta(days=366)
+    )
     recent = record_access(
         viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
     )
@@ -135,7 +140,7 @@ class TestConsentTextVersion:
         self, outdated, people
     ):
         owner = people["owner"]
-        data = save_customer_data(
+        data = save_consent_and_values(
             user_id=owner.pk, by=owner, consent=True, cleaned={"mobile_number": "+4922812345"}
         )
         assert data.consent_is_current

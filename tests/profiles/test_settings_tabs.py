@@ -14,7 +14,7 @@ from customer_data.models import (
     CustomerData,
     PersonalDataAccess,
 )
-from customer_data.services import record_access, save_customer_data
+from customer_data.services import record_access, save_consent_and_values
 from profiles.models import Profile
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import raw_row
@@ -59,7 +59,7 @@ def profile_post(consent: bool = True, **fields: str) -> dict[str, str]:
 
 
 def store(user, **values: str) -> CustomerData:
-    return save_customer_data(user_id=user.pk, by=user, consent=True, cleaned=values)
+    return save_consent_and_values(user_id=user.pk, by=user, consent=True, cleaned=values)
 
 
 def nothing_stored(user) -> bool:
@@ -623,7 +623,7 @@ def busy_site(owner, people):
 
 # Every request of a logged-in member starts with the same queries:
 #   1. the session row, 2. the user with profile, rank, role flags and rank threshold.
-# The session is not saved again: it was refreshed less than SESSION_REFRESH_INTERVAL ago.
+# The session is not saved again: it was refreshed less than COMMUNITY_SESSION_REFRESH_INTERVAL ago.
 # (Atomic blocks show up as SAVEPOINT/RELEASE because each test runs inside a transaction.)
 REQUEST_OVERHEAD = 2
 

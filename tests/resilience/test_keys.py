@@ -12,7 +12,7 @@ from django.test import Client
 from customer_data import keycheck
 from customer_data.keycheck import KeyCheckFailed, verify_keys
 from customer_data.models import CustomerData, KeyCheck
-from customer_data.services import save_customer_data
+from customer_data.services import save_consent_and_values
 from tests.factories import UserFactory
 from tests.helpers import raw_row, store_customer_data
 
@@ -50,7 +50,7 @@ def test_a_member_without_data_cannot_save_under_a_wrong_key(settings, right_key
     settings.FIELD_ENCRYPTION_KEYS = [new_key()]
 
     with pytest.raises(KeyCheckFailed):
-        save_customer_data(
+        save_consent_and_values(
             user_id=newcomer.pk,
             by=newcomer,
             consent=True,
@@ -137,9 +137,9 @@ STORE = (
     "import django; django.setup();"
     "from django.core.management import call_command; call_command('migrate', verbosity=0);"
     "from django.contrib.auth.models import User;"
-    "from customer_data.services import save_customer_data;"
+    "from customer_data.services import save_consent_and_values;"
     "u = User.objects.create(username='probe');"
-    "save_customer_data(user_id=u.pk, by=u, consent=True, cleaned={'customer_number': '12345678'})"
+    "save_consent_and_values(user_id=u.pk, by=u, consent=True, cleaned={'customer_number': '12345678'})"
 )
 
 

@@ -160,7 +160,7 @@ def test_activity_slides_the_idle_timeout_once_per_refresh_interval(login, setti
     assert Session.objects.get().expire_date == soon
     # Past the interval: the next request saves the session and the expiry moves on.
     session = client.session
-    session[REFRESH_TIME_KEY] = int(time.time()) - settings.SESSION_REFRESH_INTERVAL - 1
+    session[REFRESH_TIME_KEY] = int(time.time()) - settings.COMMUNITY_SESSION_REFRESH_INTERVAL - 1
     session.save()
     Session.objects.update(expire_date=soon)
     assert client.get("/settings/profile/").status_code == 200
@@ -172,7 +172,7 @@ def test_activity_slides_the_idle_timeout_once_per_refresh_interval(login, setti
 def test_active_session_still_ends_after_the_absolute_timeout(login, settings):
     client = login(UserFactory())
     session = client.session
-    session[LOGIN_TIME_KEY] = int(time.time()) - settings.SESSION_ABSOLUTE_TIMEOUT - 1
+    session[LOGIN_TIME_KEY] = int(time.time()) - settings.COMMUNITY_SESSION_ABSOLUTE_TIMEOUT - 1
     session.save()
     response = client.get("/settings/profile/")
     assert response.status_code == 302

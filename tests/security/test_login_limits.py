@@ -32,7 +32,7 @@ def attempt(url: str, username: str, password: str, ip: str = ATTACKER):
 def spray(settings, ip: str = ATTACKER, failures: int | None = None) -> None:
     """One wrong password each for many different members from one address, never reaching
     the per-account limit."""
-    count = settings.AXES_IP_FAILURE_LIMIT if failures is None else failures
+    count = settings.COMMUNITY_LOGIN_IP_FAILURE_LIMIT if failures is None else failures
     for user in UserFactory.create_batch(count):
         response, _ = attempt(SITE_LOGIN, user.username, "wrong-password", ip)
         assert response.status_code in {200, 429}
@@ -41,12 +41,12 @@ def spray(settings, ip: str = ATTACKER, failures: int | None = None) -> None:
 @pytest.fixture
 def small_limit(settings):
     """A lower network limit, still above the per-account one, to keep the tests quick."""
-    settings.AXES_IP_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT + 3
+    settings.COMMUNITY_LOGIN_IP_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT + 3
     return settings
 
 
 def test_the_network_limit_is_higher_than_the_account_limit(settings):
-    assert settings.AXES_IP_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
+    assert settings.COMMUNITY_LOGIN_IP_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
 
 
 def test_per_account_lock_still_shows_the_account_lock_page(settings):
@@ -99,7 +99,7 @@ def test_another_address_is_not_affected(small_limit):
 
 
 def test_below_the_network_limit_members_behind_the_same_address_still_log_in(small_limit):
-    spray(small_limit, failures=small_limit.AXES_IP_FAILURE_LIMIT - 1)
+    spray(small_limit, failures=small_limit.COMMUNITY_LOGIN_IP_FAILURE_LIMIT - 1)
     other = UserFactory()
 
     response, _ = attempt(SITE_LOGIN, other.username, PASSWORD)
@@ -120,7 +120,7 @@ def test_the_network_lock_expires_after_the_cool_off(small_limit):
 
 
 def test_a_smaller_configured_limit_trips_earlier(settings):
-    settings.AXES_IP_FAILURE_LIMIT = 8
+    settings.COMMUNITY_LOGIN_IP_FAILURE_LIMIT = 8
     spray(settings, failures=7)
     other = UserFactory()
     assert attempt(SITE_LOGIN, other.username, "wrong-password")[0].status_code == 429
@@ -134,7 +134,7 @@ def test_the_network_limit_is_read_from_the_environment():
         [
             sys.executable,
             "-c",
-            "from django.conf import settings; print(settings.AXES_IP_FAILURE_LIMIT)",
+            "from django.conf import settings; print(settings.COMMUNITY_LOGIN_IP_FAILURE_LIMIT)",
         ],
         env=env,
         cwd=ROOT,

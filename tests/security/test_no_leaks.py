@@ -9,7 +9,7 @@ from django.test import Client
 from django.views.debug import ExceptionReporter
 
 from customer_data.models import CustomerData, PersonalDataAccess
-from customer_data.services import save_customer_data
+from customer_data.services import save_consent_and_values
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_wrong_key_error_names_no_value(people, settings):
     from customer_data.crypto import DecryptionError
 
     owner = people["owner"]
-    save_customer_data(
+    save_consent_and_values(
         user_id=owner.pk, by=owner, consent=True, cleaned={"customer_number": NUMBER}
     )
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]

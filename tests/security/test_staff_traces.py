@@ -196,10 +196,10 @@ EVERYONE = ["anonymous", "member", "regular", "expert", "guide", "team", "cm", "
 
 
 @pytest.mark.parametrize("who", EVERYONE)
-@pytest.mark.parametrize("page", ACCOUNT_PAGES)
-def test_account_admin_pages_for_every_role(page, who, people, client_for, owner_data):
+@pytest.mark.parametrize("admin_page", ACCOUNT_PAGES)
+def test_account_admin_pages_for_every_role(admin_page, who, people, client_for, owner_data):
     owner = people["owner"]
-    response = client_for(who).get(f"/admin/auth/user/{owner.pk}/{page}/")
+    response = client_for(who).get(f"/admin/auth/user/{owner.pk}/{admin_page}/")
 
     expected = 302 if who == "anonymous" else 200 if who == "admin" else 302
     if who in ("team", "cm"):
@@ -207,9 +207,9 @@ def test_account_admin_pages_for_every_role(page, who, people, client_for, owner
     assert response.status_code == expected
     text = response.content.decode()
     assert leaks(text) == []
-    if page != "change":  # (the change page lists every model's permissions by name)
+    if admin_page != "change":  # (the change page lists every model's permissions by name)
         for name in ("Kundendaten", "Zugriff auf Kundendaten", "Einwilligung", "Zugriffsprotokoll"):
-            assert name not in text, f"{page} as {who} names {name}"
+            assert name not in text, f"{admin_page} as {who} names {name}"
 
 
 def test_deleting_an_account_from_the_admin_removes_everything_about_it(

@@ -2,19 +2,19 @@
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404
 
 from customer_data.models import CustomerData
 from customer_data.permissions import (
     POLICY,
     Visibility,
-    access_customer_data,
     can_browse_access_log,
     can_use_staff_tools,
     can_view_others_rings,
-    customer_data_visible_to,
     explain_policy,
     is_disclosure,
+    is_owner,
+    list_visibility,
+    preview_visibility,
     shown_values,
     visibility,
 )
@@ -99,26 +99,17 @@ def test_shown_values_need_contents_rights_and_current_consent(people, settings)
     assert shown_values(Visibility.FULL, data) == {}
 
 
-def test_access_helper_hides_missing_and_forbidden_alike(viewers, people):
-    with pytest.raises(Http404):
-        access_customer_data(viewers["member"], CustomerData(user=people["owner"]))
-    with pytest.raises(Http404):
-        access_customer_data(viewers["team"], None)
-    assert (
-        access_customer_data(viewers["expert"], CustomerData(user=people["owner"]))
-        is Visibility.RING_ONLY
-    )
+@pytest.mark.parametrize(("who", "expected"), MATRIX)
+def test_lists_and_the_preview_never_show_values(who, expected, viewers):
+    level = list_visibility(viewers[who])
+    assert not level.shows_contents
+    assert level.shows_ring is (who in {"expert", "guide", "team", "cm"})
+    assert preview_visibility() is Visibility.RING_ONLY
 
 
-def test_queryset_sibling_agrees_with_the_rule(viewers, people):
-    for user in people.values():
-        CustomerData.objects.create(user=user)
-    everyone = CustomerData.objects.all()
-    assert customer_data_visible_to(viewers["anonymous"], everyone).count() == 0
-    assert list(
-        customer_data_visible_to(viewers["member"], everyone).values_list("user_id", flat=True)
-    ) == [people["member"].pk]
-    assert customer_data_visible_to(viewers["guide"], everyone).count() == len(people)
+@pytest.mark.parametrize(("who", "expected"), MATRIX)
+def test_only_the_owner_is_the_owner(who, expected, viewers, people):
+    assert is_owner(viewers[who], people["owner"].pk) is (who == "owner")
 
 
 def test_explanation_is_generated_from_the_policy_table():

@@ -3,13 +3,13 @@
 Built with 35 extra members with customer data and 35 access-log rows, so an N+1 would show
 as a changed number. Every count for a signed-in viewer includes:
   1 session read, 1 viewer (user + profile + rank + role flags + rank threshold, one query).
-The session itself is not written: it was refreshed less than SESSION_REFRESH_INTERVAL ago.
+The session itself is not written: it was refreshed less than COMMUNITY_SESSION_REFRESH_INTERVAL ago.
 """
 
 import pytest
 from django.test import Client
 
-from customer_data.services import record_access, save_customer_data
+from customer_data.services import record_access, save_consent_and_values
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ SIGNED_IN = 1 + 1
 def crowd(people, owner_data):
     for _ in range(35):
         user = UserFactory(rank="stammgast")
-        save_customer_data(
+        save_consent_and_values(
             user_id=user.pk, by=user, consent=True, cleaned={"customer_number": "1234567"}
         )
         record_access(

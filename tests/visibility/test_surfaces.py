@@ -78,10 +78,10 @@ def test_unknown_member_is_404(client_for):
 
 
 def test_further_information_is_escaped_for_staff(client_for, people):
-    from customer_data.services import save_customer_data
+    from customer_data.services import save_consent_and_values
 
     owner = people["owner"]
-    save_customer_data(
+    save_consent_and_values(
         user_id=owner.pk,
         by=owner,
         consent=True,
