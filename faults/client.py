@@ -1,8 +1,9 @@
 """A minimal browser for the load: its own cookie jar, one connection per request, hard timeouts.
 
 The site runs with production settings, so its cookies are `__Host-…` with the Secure flag.
-Every request says `X-Forwarded-Proto: https`, as the TLS-terminating proxy in front of the
-site would, and the jar sends the cookies back over the plain loopback connection itself.
+Behind the run's nginx, nginx tells the app `X-Forwarded-Proto: https`, as the TLS-terminating
+proxy does in production; talking to gunicorn directly (`says_forwarded_proto`), every request
+says so itself. The jar sends the cookies back over the plain loopback connection itself.
 Errors never raise: an answer is a status, or an error word: "refused" and "connect-timeout"
 (nothing was sent), "timeout" and "reset" (sent, but no answer came).
 """
@@ -42,6 +43,8 @@ class Browser:
     port: int
     timeout: float = 10.0
     cookies: dict[str, str] = field(default_factory=dict)
+    # Without a proxy in front, the client sends what the proxy would (X-Forwarded-Proto).
+    says_forwarded_proto: bool = True
 
     @property
     def origin(self) -> str:
@@ -55,7 +58,9 @@ class Browser:
         form: dict[str, str] | None = None,
         referer: str | None = None,
     ) -> Answer:
-        headers = {"Host": f"{self.host}:{self.port}", "Connection": "close", **PROXY_HEADERS}
+        headers = {"Host": f"{self.host}:{self.port}", "Connection": "close"}
+        if self.says_forwarded_proto:
+            headers.update(PROXY_HEADERS)
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         body = None

@@ -31,6 +31,7 @@ from faults.report import (
     classify_page,
     classify_save,
     classify_staff_view,
+    exception_name,
     member_values,
 )
 from faults.servers import BASE_DIR, PYTHON
@@ -110,6 +111,8 @@ class LoadConfig:
     env: dict[str, str]
     member_threads: int = 10
     request_timeout: float = 10.0
+    # False behind the run's nginx, which sets X-Forwarded-Proto itself.
+    says_forwarded_proto: bool = True
     purge_interval: float = 4.0
     purge_timeout: float = 30.0
     seed: int = 20261
@@ -136,14 +139,36 @@ class Load:
         self.staff = [Staff(name, self._browser()) for name in config.staff]
         self.reader = Staff(config.reader, self._browser())
         self.bounds: dict[tuple[str, str], AccessBounds] = {}
+        self.probe_browser = self._browser(timeout=PROBE_TIMEOUT)
         self.foreign_values = 0
         self.purges: list[PurgeRun] = []
         self.slow_window: tuple[float, float] | None = None
         self.threads: list[threading.Thread] = []
         self._bounds_lock = threading.Lock()
 
-    def _browser(self) -> Browser:
-        return Browser(self.config.host, self.config.port, timeout=self.config.request_timeout)
+    def _browser(self, timeout: float | None = None) -> Browser:
+        return Browser(
+            self.config.host,
+            self.config.port,
+            timeout=self.config.request_timeout if timeout is None else timeout,
+            says_forwarded_proto=self.config.says_forwarded_proto,
+        )
+
+    @property
+    def browsers(self) -> list[Browser]:
+        people: list[Member | Staff] = [*self.members, *self.staff, self.reader]
+        return [*(person.browser for person in people), self.probe_browser]
+
+    def reroute(self, port: int, *, says_forwarded_proto: bool) -> None:
+        """Send every later request to `port` (e.g. gunicorn's, past the proxy). The header
+        flag is set first: X-Forwarded-Proto sent to the proxy is harmless (it sets its own),
+        a request reaching the app without it would not be."""
+        for browser in self.browsers:
+            browser.says_forwarded_proto = browser.says_forwarded_proto or says_forwarded_proto
+        for browser in self.browsers:
+            browser.port = port
+        for browser in self.browsers:
+            browser.says_forwarded_proto = says_forwarded_proto
 
     # --- lifecycle ---
 
@@ -420,7 +445,7 @@ class Load:
 
     def _probe_loop(self) -> None:
         """/readyz and /healthz, anonymous, each on its own schedule."""
-        browser = Browser(self.config.host, self.config.port, timeout=PROBE_TIMEOUT)
+        browser = self.probe_browser
         self._mark_ready()
         self.start_line.wait()
         while not self.stop.is_set():
@@ -471,8 +496,9 @@ class Load:
             numbers = PURGE_COUNT.findall(out)
             erased = int(numbers[0]) if numbers else None
         error = ""
-        if returncode != 0:
-            # The exception's type only: the last traceback line names it.
-            lines = [line for line in err.strip().splitlines() if line.strip()]
-            error = lines[-1].split(":", 1)[0][:80] if lines else "no output"
+        if returncode is None:
+            error = err
+        elif returncode != 0:
+            # The exception's type only (the message could hold values).
+            error = exception_name(err)
         self.purges.append(PurgeRun(started, time.time(), returncode, erased, error))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,21 @@ NOT_SENT = frozenset({"refused", "connect-timeout"})
 # The session was gone (sent to the login page, or shown the anonymous page): counted as
 # failed, but a correct answer of the server, so it does not delay the recovery time.
 SESSION_LOST = frozenset({"302→login", "logged-out"})
+
+
+# The last line of a traceback: a dotted name, or a bare name that reads like an exception
+# (so that message lines such as "DETAIL: …" or an indented hint never count).
+EXCEPTION_LINE = re.compile(
+    r"^((?:[a-z_]\w*\.)+[A-Z]\w*|[A-Z]\w*(?:Error|Exception|Interrupt|Interrupted|Timeout|Exit))(?::|$)"
+)
+
+
+def exception_name(stderr: str) -> str:
+    """The type of the last exception a failed command printed, never its message."""
+    for line in reversed(stderr.splitlines()):
+        if match := EXCEPTION_LINE.match(line):
+            return match.group(1)[:80]
+    return "no exception named" if stderr.strip() else "no output"
 
 
 def value_digest(value: str | None) -> str | None:
@@ -296,6 +312,13 @@ class Phase:
     ended: float
     data_lost: int = 0
     notes: list[str] = field(default_factory=list)
+    # What the load (members, staff, reader, probes) went through: "nginx" or "none".
+    front: str = "none"
+    # What the fault's own traffic (the slow sockets) went through, when it has any.
+    fault_front: str | None = None
+    # Shown for comparison only: its failures and recovery do not decide the run's verdict
+    # (lost data still does).
+    informational: bool = False
 
 
 @dataclass(frozen=True)
@@ -375,6 +398,22 @@ def phase_stats(records: Iterable[RequestRecord], phase: Phase) -> PhaseStats:
     )
 
 
+# While slow clients hold their connections, normal requests must keep this p95 latency, or
+# twice the steady-load p95 on a machine that is slower than that anyway.
+SERVING_P95_SECONDS = 2.0
+
+
+def kept_serving(
+    *, during_rate: float, usual_rate: float, p95: float | None, usual_p95: float | None
+) -> bool:
+    """Whether the site went on serving normal requests while slow clients held on: at least
+    half the steady load's rate of completed requests, and no more than the latency limit."""
+    if p95 is None:
+        return False
+    limit = max(SERVING_P95_SECONDS, 2 * (usual_p95 or 0.0))
+    return during_rate >= 0.5 * usual_rate and p95 < limit
+
+
 def format_failed(stats: PhaseStats) -> str:
     """The "failed" cell: failures by label, and successes that only came after a hang."""
     text = format_counts(stats.failed)
@@ -395,8 +434,33 @@ def format_seconds(value: float | None) -> str:
     return "not recovered" if value is None else f"{value:.1f}"
 
 
-TABLE_HEADERS = ("fault", "requests", "failed (by status)", "seconds to recover", "data lost")
-NUMERIC_COLUMNS = frozenset({1, 3, 4})
+TABLE_HEADERS = (
+    "fault",
+    "front",
+    "requests",
+    "failed (by status)",
+    "seconds to recover",
+    "data lost",
+)
+# Right-aligned columns, by header.
+NUMERIC_HEADERS = frozenset({"requests", "seconds to recover", "data lost"})
+INFORMATIONAL_MARK = "[info]"
+INFORMATIONAL_LEGEND = (
+    f"{INFORMATIONAL_MARK}: informational, for comparison only; its failures and recovery "
+    "do not count towards PASS/FAIL (lost data would)"
+)
+
+
+def front_cell(phase: Phase) -> str:
+    """`nginx`, `none`, or `nginx; slow sockets: none` when the fault's own traffic took
+    another way than the load."""
+    if phase.fault_front is None or phase.fault_front == phase.front:
+        return phase.front
+    return f"{phase.front}; slow sockets: {phase.fault_front}"
+
+
+def phase_label(phase: Phase) -> str:
+    return f"{phase.name} {INFORMATIONAL_MARK}" if phase.informational else phase.name
 
 
 def table_rows(phases: Sequence[Phase], records: Sequence[RequestRecord]) -> list[list[str]]:
@@ -405,7 +469,8 @@ def table_rows(phases: Sequence[Phase], records: Sequence[RequestRecord]) -> lis
         stats = phase_stats(records, phase)
         rows.append(
             [
-                phase.name,
+                phase_label(phase),
+                front_cell(phase),
                 str(stats.requests),
                 format_failed(stats),
                 format_seconds(stats.recovery),
@@ -422,9 +487,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         for index, cell in enumerate(row):
             widths[index] = max(widths[index], len(cell))
 
+    numeric = {index for index, header in enumerate(headers) if header in NUMERIC_HEADERS}
+
     def line(cells: Sequence[str]) -> str:
         parts = [
-            cell.rjust(widths[index]) if index in NUMERIC_COLUMNS else cell.ljust(widths[index])
+            cell.rjust(widths[index]) if index in numeric else cell.ljust(widths[index])
             for index, cell in enumerate(cells)
         ]
         return " | ".join(parts).rstrip()
@@ -442,6 +509,9 @@ def phase_json(phase: Phase, records: Sequence[RequestRecord]) -> dict[str, Any]
     stats = phase_stats(records, phase)
     return {
         "fault": phase.name,
+        "front": phase.front,
+        "fault_front": phase.fault_front,
+        "informational": phase.informational,
         "started": _iso(phase.started),
         "healed": _iso(phase.healed),
         "ended": _iso(phase.ended),

@@ -1,10 +1,15 @@
 """The fault run from start to report: `python scripts/faults.py [--quick] [--keep]`.
 
 1. Start a PostgreSQL cluster and a Redis of its own on free loopback ports, migrate, collect
-   static files, build the data set through the app's code, start gunicorn.
-2. Drive members, staff, a reader and the retention purge for the whole run.
+   static files, build the data set through the app's code, start gunicorn and, when nginx is
+   installed, an nginx of its own in front of it, shaped like deploy/nginx.conf (the
+   production shape: a buffering proxy with short client timeouts).
+2. Drive members, staff, a reader and the retention purge for the whole run, through nginx
+   when there is one.
 3. Apply each fault in turn, with steady load between them; after each phase, hold the saves
-   for a moment and check every member's stored data through the models.
+   for a moment and check every member's stored data through the models. With nginx, the slow
+   clients come twice: through nginx, and once more straight to gunicorn ("slow clients, no
+   proxy", informational: it shows why the proxy is required and decides nothing).
 4. After the load, check everything once more (data, consent histories, retention, access
    log), print the table and write it to `faults/results/faults-YYYYmmdd-HHMMSS.json`.
 
@@ -40,6 +45,8 @@ from faults.client import Browser
 from faults.load import Load, LoadConfig, Recorder
 from faults.report import (
     ERASED,
+    EXCEPTION_LINE,
+    INFORMATIONAL_LEGEND,
     TABLE_HEADERS,
     MemberVerdict,
     Outcome,
@@ -52,6 +59,7 @@ from faults.report import (
     format_table,
     fresh_erasures,
     in_phase,
+    kept_serving,
     percentile,
     phase_json,
     phase_stats,
@@ -60,16 +68,21 @@ from faults.report import (
 )
 from faults.servers import (
     BASE_DIR,
+    NGINX_INSTALL_HINT,
     PG_USER,
     PYTHON,
     Frozen,
     Gunicorn,
+    Nginx,
+    NginxBuild,
     PostgresCluster,
     RedisServer,
     ServerError,
+    find_nginx,
     free_port,
     manage,
     python_module,
+    summarise_nginx_log,
 )
 
 RESULTS_DIR = BASE_DIR / "faults" / "results"
@@ -90,13 +103,13 @@ STRIPPED_PREFIXES = (
     "GUNICORN_",
     "WEB_CONCURRENCY",
 )
-LOG_EXCEPTION = re.compile(
-    r"^((?:[a-z_]\w*\.)+[A-Z]\w*|[A-Z]\w*(?:Error|Exception|Interrupted|Timeout))(?::|$)"
-)
+LOG_EXCEPTION = EXCEPTION_LINE
 LOG_RESPONSE = re.compile(r"^(Internal Server Error|Service Unavailable|Gateway Timeout): (/\S*)")
 LOG_GUNICORN = re.compile(r"\[(CRITICAL|ERROR)\] (WORKER TIMEOUT|Worker \(pid:\d+\) was sent \w+)")
 MEMBER_PATH = re.compile(r"^/members/[^/?]+/")
 CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+SLOW_CLIENTS = "slow clients"
+SLOW_CLIENTS_NO_PROXY = "slow clients, no proxy"
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,18 @@ class Timing:
         )
 
 
+@dataclass(frozen=True)
+class Step:
+    """One fault phase: its name, the fault, and the way the traffic takes."""
+
+    name: str
+    apply: Callable[[], list[str]]
+    # What the load goes through ("nginx" or "none"), and the fault's own traffic if any.
+    front: str
+    fault_front: str | None = None
+    informational: bool = False
+
+
 @dataclass
 class Options:
     timing: Timing
@@ -133,12 +158,15 @@ class Options:
     request_timeout: float = 10.0
     keep: bool = False
     max_seconds: int = 900
+    # Put the run's own nginx in front of gunicorn when nginx is installed.
+    nginx: bool = True
 
 
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python scripts/faults.py",
-        description="Fault injection against the site with its own PostgreSQL, Redis and gunicorn.",
+        description="Fault injection against the site with its own PostgreSQL, Redis, gunicorn "
+        "and (when installed) nginx.",
     )
     parser.add_argument("--quick", action="store_true", help="halve every phase (about 2 minutes)")
     parser.add_argument(
@@ -148,6 +176,11 @@ def parse_args(argv: list[str] | None) -> Options:
         "--slow-sockets", type=int, default=10, help="slow-client connections (6-12 suits)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary cluster directory")
+    parser.add_argument(
+        "--no-nginx",
+        action="store_true",
+        help="talk to gunicorn directly even when nginx is installed (not the production shape)",
+    )
     parser.add_argument(
         "--max-seconds",
         type=int,
@@ -159,11 +192,17 @@ def parse_args(argv: list[str] | None) -> Options:
     if not 0.1 <= scale <= 3.0:
         parser.error("the duration scale must lie between 0.1 and 3")
     timing = Timing(slow_sockets=max(1, min(50, args.slow_sockets))).scaled(scale)
-    return Options(timing=timing, keep=args.keep, max_seconds=max(60, args.max_seconds))
+    return Options(
+        timing=timing,
+        keep=args.keep,
+        max_seconds=max(60, args.max_seconds),
+        nginx=not args.no_nginx,
+    )
 
 
-def app_environment(*, pg_port: int, redis_port: int) -> dict[str, str]:
-    """Production settings against the run's own servers, with fresh secrets."""
+def app_environment(*, pg_port: int, redis_port: int, proxies: int = 0) -> dict[str, str]:
+    """Production settings against the run's own servers, with fresh secrets; `proxies` is
+    the number of reverse proxies in front of the app (1 with the run's nginx)."""
     from cryptography.fernet import Fernet
 
     env = {key: value for key, value in os.environ.items() if not key.startswith(STRIPPED_PREFIXES)}
@@ -184,6 +223,8 @@ def app_environment(*, pg_port: int, redis_port: int) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if proxies:
+        env["DJANGO_PROXY_COUNT"] = str(proxies)
     return env
 
 
@@ -227,6 +268,8 @@ class Verification:
     undecryptable: int = 0
     filled_count_mismatches: int = 0
     unrecovered: list[str] = field(default_factory=list)
+    # Informational phases that did not recover: reported, not counted.
+    informational_unrecovered: list[str] = field(default_factory=list)
     checkpoint_failures: list[str] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
 
@@ -273,11 +316,17 @@ class Verification:
             (
                 "every phase checked and recovered",
                 not self.unrecovered and not self.checkpoint_failures,
-                ", ".join(
-                    [f"not recovered: {name}" for name in self.unrecovered]
-                    + [f"check failed: {name}" for name in self.checkpoint_failures]
+                (
+                    ", ".join(
+                        [f"not recovered: {name}" for name in self.unrecovered]
+                        + [f"check failed: {name}" for name in self.checkpoint_failures]
+                    )
+                    or "all"
                 )
-                or "all",
+                + "".join(
+                    f"; not recovered (informational, not counted): {name}"
+                    for name in self.informational_unrecovered
+                ),
             ),
         ]
 
@@ -295,19 +344,25 @@ class FaultRun:
         self.postgres: PostgresCluster | None = None
         self.redis: RedisServer | None = None
         self.gunicorn: Gunicorn | None = None
+        self.nginx: Nginx | None = None
+        self.nginx_build: NginxBuild | None = None
+        # Why the run has no proxy in front, when it has none.
+        self.no_proxy_reason = ""
         self.load: Load | None = None
         self.env: dict[str, str] = {}
         self.recorder = Recorder()
         self.phases: list[Phase] = []
         self.lost_by_phase: dict[str, set[str]] = {}
         self.failed_checkpoints: set[str] = set()
-        self.log_marks: dict[str, tuple[int, int]] = {}
+        # Byte ranges of each phase in the gunicorn log and in nginx's error log.
+        self.log_marks: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
         self.data: dict[str, Any] = {}
         self.initial: dict[str, StoredState] = {}
         self.clock = time.monotonic()
         self.started_at = datetime.now().astimezone()
         self.readyz_at_start = ""
-        self.slow_clients_served: bool | None = None
+        # Per slow-client phase: whether the site went on serving normal requests.
+        self.slow_clients_served: dict[str, bool] = {}
         self._cleaned = False
 
     # --- output ---
@@ -318,7 +373,34 @@ class FaultRun:
 
     # --- set-up ---
 
+    @property
+    def front(self) -> str:
+        """What the load goes through: "nginx" or "none" (gunicorn directly)."""
+        return "nginx" if self.nginx is not None else "none"
+
+    @property
+    def front_port(self) -> int:
+        if self.nginx is not None:
+            return self.nginx.port
+        return _started(self.gunicorn, "gunicorn").port
+
+    def _find_nginx(self) -> None:
+        if not self.options.nginx:
+            self.no_proxy_reason = "--no-nginx given"
+            return
+        binary = find_nginx()
+        if binary is None:
+            self.no_proxy_reason = f"nginx is not installed (install: {NGINX_INSTALL_HINT})"
+            return
+        self.nginx_build = NginxBuild.probe(binary)
+
     def set_up(self) -> None:
+        self._find_nginx()
+        if self.nginx_build is None:
+            self.say(
+                f"NO PROXY: the load talks to gunicorn directly ({self.no_proxy_reason}); "
+                "production runs behind nginx (README, Production)"
+            )
         self.root = Path(tempfile.mkdtemp(prefix="faults-"))
         shutil.chown(self.root, PG_USER, PG_USER)
         self.postgres = PostgresCluster(self.root, free_port())
@@ -329,7 +411,11 @@ class FaultRun:
         self.redis = RedisServer(self.root, free_port())
         self.redis.start()
         self.say(f"Redis: port {self.redis.port}")
-        self.env = app_environment(pg_port=self.postgres.port, redis_port=self.redis.port)
+        self.env = app_environment(
+            pg_port=self.postgres.port,
+            redis_port=self.redis.port,
+            proxies=1 if self.nginx_build is not None else 0,
+        )
         self.say("migrate and collectstatic")
         self._migrate_and_collect()
         self.say("data set through the app's services")
@@ -344,6 +430,18 @@ class FaultRun:
         source = "gunicorn.conf.py" if self.gunicorn.uses_config_file else "command-line flags"
         self.say(f"gunicorn on port {self.gunicorn.port} ({source})")
         self.gunicorn.start()
+        if self.nginx_build is not None:
+            self.nginx = Nginx(
+                self.nginx_build,
+                root=self.root,
+                port=free_port(),
+                upstream_port=self.gunicorn.port,
+            )
+            self.say(
+                f"nginx {self.nginx_build.version_text} on port {self.nginx.port} in front of "
+                f"gunicorn (shaped like deploy/nginx.conf; config {self.nginx.config})"
+            )
+            self.nginx.start()
         self.readyz_at_start = self._wait_readyz()
         self.say(f"/readyz: {self.readyz_at_start}")
 
@@ -387,7 +485,9 @@ class FaultRun:
         }
 
     def _wait_readyz(self, timeout: float = 20.0) -> str:
-        browser = Browser("127.0.0.1", _started(self.gunicorn, "gunicorn").port, timeout=5)
+        browser = Browser(
+            "127.0.0.1", self.front_port, timeout=5, says_forwarded_proto=self.nginx is None
+        )
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -409,7 +509,7 @@ class FaultRun:
         redis = _started(self.redis, "Redis")
         config = LoadConfig(
             host="127.0.0.1",
-            port=gunicorn.port,
+            port=self.front_port,
             password=self.data["password"],
             savers=self.data["savers"],
             indexes=self.data["indexes"],
@@ -419,6 +519,7 @@ class FaultRun:
             env=self.env,
             member_threads=self.options.member_threads,
             request_timeout=self.options.request_timeout,
+            says_forwarded_proto=self.nginx is None,
         )
         load = self.load = Load(config, self.recorder)
         self.say(f"logging in {len(config.savers)} members, {len(config.staff)} staff, 1 reader")
@@ -429,60 +530,122 @@ class FaultRun:
             raise ServerError("the first purge did not get ready within 30 s")
         timing = self.timing
         frozen = self.frozen
-        port = gunicorn.port
-        slow_result: list[inject.SlowClientsResult] = []
 
-        def slow() -> list[str]:
-            result = inject.slow_clients(port, timing.slow_sockets, timing.slow)
-            slow_result.append(result)
-            return [
-                f"{result.opened}/{result.sockets} slow connections for {result.seconds:.0f} s, "
-                f"{result.closed_by_server} closed or answered by the server"
-            ]
+        def slow(port: int, front: str, *, reroute: bool = False) -> Callable[[], list[str]]:
+            def apply() -> list[str]:
+                notes = []
+                if reroute:
+                    # The site without its proxy: everybody talks to gunicorn directly.
+                    load.reroute(port, says_forwarded_proto=True)
+                    notes.append(
+                        f"load, probes and slow sockets straight to gunicorn (port {port}), "
+                        "past nginx, from the start of this phase to the end of the run"
+                    )
+                result = inject.slow_clients(port, timing.slow_sockets, timing.slow)
+                by = "nginx" if front == "nginx" else "gunicorn"
+                notes.insert(
+                    0,
+                    f"{result.opened}/{result.sockets} slow connections to {by} (port {port}) "
+                    f"for {result.seconds:.0f} s, {result.closed_by_server} closed or answered "
+                    f"by {by}",
+                )
+                return notes
 
-        faults: list[tuple[str, Callable[[], list[str]]]] = [
-            ("postgres restart", lambda: inject.postgres_restart(postgres)),
-            ("postgres hang", lambda: inject.postgres_hang(postgres, frozen, timing.hang)),
-            ("redis stopped", lambda: inject.redis_down(redis, timing.redis_down)),
-            ("redis hang", lambda: inject.redis_hang(redis, frozen, timing.hang)),
-            ("slow clients", slow),
+            return apply
+
+        front = self.front
+        faults = [
+            Step("postgres restart", lambda: inject.postgres_restart(postgres), front),
+            Step(
+                "postgres hang", lambda: inject.postgres_hang(postgres, frozen, timing.hang), front
+            ),
+            Step("redis stopped", lambda: inject.redis_down(redis, timing.redis_down), front),
+            Step("redis hang", lambda: inject.redis_hang(redis, frozen, timing.hang), front),
+            Step(SLOW_CLIENTS, slow(self.front_port, front), front, fault_front=front),
         ]
+        if self.nginx is not None:
+            # The documented reason for the proxy, shown beside the row above: the same slow
+            # sockets with everybody talking to gunicorn directly. Last, so that a starved
+            # server cannot spill into another fault's phase.
+            faults.append(
+                Step(
+                    SLOW_CLIENTS_NO_PROXY,
+                    slow(gunicorn.port, "none", reroute=True),
+                    "none",
+                    fault_front="none",
+                    informational=True,
+                )
+            )
         load.release()
-        self._phase("steady load (purge race)", None)
-        for name, apply in faults:
-            self._phase(name, apply)
+        self._phase("steady load (purge race)", None, front=front)
+        for step in faults:
+            self._phase(
+                step.name,
+                step.apply,
+                front=step.front,
+                fault_front=step.fault_front,
+                informational=step.informational,
+            )
         self.say("stopping the load")
         load.finish(timeout=self.options.request_timeout + 35)
-        if slow_result:
-            self._note_slow_clients(slow_result[0])
+        for phase in self.phases:
+            if phase.fault_front is not None:
+                self._note_slow_clients(phase)
         self._note_purge_race()
         verification = self._verify()
         return self._report(verification)
 
-    def _phase(self, name: str, apply: Callable[[], list[str]] | None) -> None:
+    def _phase(
+        self,
+        name: str,
+        apply: Callable[[], list[str]] | None,
+        *,
+        front: str,
+        fault_front: str | None = None,
+        informational: bool = False,
+    ) -> None:
         load = _started(self.load, "the load")
-        log_start = self._log_size()
+        log_start = self._log_sizes()
         started = self.phases[-1].ended if self.phases else time.time()
-        self.say(f"phase: {name}")
+        self.say(f"phase: {name}" + (" (informational)" if informational else ""))
         try:
             notes = apply() if apply else []
         except (OSError, subprocess.SubprocessError, ServerError) as error:
             notes = [f"the fault could not be applied or removed: {type(error).__name__}"]
         healed = time.time()
         load.stop.wait(self.timing.gap if apply else self.timing.baseline)
-        phase = Phase(name=name, started=started, healed=healed, ended=0.0, notes=notes)
+        phase = Phase(
+            name=name,
+            started=started,
+            healed=healed,
+            ended=0.0,
+            notes=notes,
+            front=front,
+            fault_front=fault_front,
+            informational=informational,
+        )
         self.phases.append(phase)
         self._checkpoint(phase)
         # The phase lasts until the next one begins: every request belongs to one phase.
         phase.ended = time.time()
-        self.log_marks[name] = (log_start, self._log_size())
+        log_end = self._log_sizes()
+        self.log_marks[name] = ((log_start[0], log_end[0]), (log_start[1], log_end[1]))
 
-    def _log_size(self) -> int:
-        if self.root is None:
-            return 0
-        with contextlib.suppress(OSError):
-            return (self.root / "gunicorn.log").stat().st_size
-        return 0
+    def _log_paths(self) -> tuple[Path | None, Path | None]:
+        """The gunicorn log and nginx's error log (None when there is no such log)."""
+        gunicorn = self.root / "gunicorn.log" if self.root is not None else None
+        nginx = self.nginx.error_log if self.nginx is not None else None
+        return gunicorn, nginx
+
+    def _log_sizes(self) -> tuple[int, int]:
+        sizes = []
+        for path in self._log_paths():
+            size = 0
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    size = path.stat().st_size
+            sizes.append(size)
+        return sizes[0], sizes[1]
 
     def _dump(self, members: list[str]) -> dict[str, Any] | None:
         try:
@@ -528,12 +691,9 @@ class FaultRun:
             f"  checked: {len(self.data['savers']) - len(bad)}/{len(self.data['savers'])} members hold what they were told"
         )
 
-    def _note_slow_clients(self, result: inject.SlowClientsResult) -> None:
+    def _note_slow_clients(self, phase: Phase) -> None:
         """Whether the site went on serving while the slow connections held on: completed
         requests per second compared with the steady phase, and their latency."""
-        phase = next((phase for phase in self.phases if phase.name == "slow clients"), None)
-        if phase is None or not self.phases:
-            return
         records = [record for record in self.recorder.snapshot() if record.kind != "readyz"]
         steady = self.phases[0]
 
@@ -541,21 +701,29 @@ class FaultRun:
             done = sum(record.ok and start <= record.ended < end for record in records)
             return done / max(0.1, end - start)
 
+        def durations(start: float, end: float) -> list[float]:
+            return [
+                record.ended - record.started for record in records if start <= record.started < end
+            ]
+
         # The first second belongs to opening the connections.
         during = rate(phase.started + 1.0, phase.healed)
         usual = rate(steady.started, steady.ended)
-        started = [
-            record.ended - record.started
-            for record in records
-            if phase.started + 1.0 <= record.started < phase.healed
-        ]
+        started = durations(phase.started + 1.0, phase.healed)
         p95 = percentile(started, 0.95)
-        served = during >= 0.5 * usual and p95 is not None and p95 < 2.0
-        self.slow_clients_served = served
+        usual_p95 = percentile(durations(steady.started, steady.ended), 0.95)
+        served = kept_serving(during_rate=during, usual_rate=usual, p95=p95, usual_p95=usual_p95)
+        self.slow_clients_served[phase.name] = served
+        if phase.informational:
+            phase.notes.append(
+                "informational: the site without its proxy; this row shows why nginx is "
+                "required and does not decide PASS/FAIL (lost data would)"
+            )
         phase.notes.append(
             f"normal requests served during the slow clients: {'yes' if served else 'NO'} "
             f"({during:.1f} completed/s against {usual:.1f}/s in steady load; requests sent "
-            f"meanwhile: {len(started)}, p95 {'-' if p95 is None else f'{p95:.1f} s'})"
+            f"meanwhile: {len(started)}, p95 {'-' if p95 is None else f'{p95:.1f} s'}, "
+            f"in steady load {'-' if usual_p95 is None else f'{usual_p95:.1f} s'})"
         )
 
     def _note_purge_race(self) -> None:
@@ -632,7 +800,10 @@ class FaultRun:
         for phase in self.phases:
             phase.data_lost = len(self.lost_by_phase.get(phase.name, set()))
             if phase_stats(records, phase).recovery is None:
-                check.unrecovered.append(phase.name)
+                if phase.informational:
+                    check.informational_unrecovered.append(phase.name)
+                else:
+                    check.unrecovered.append(phase.name)
         check.checkpoint_failures.extend(sorted(self.failed_checkpoints))
         return check
 
@@ -645,19 +816,27 @@ class FaultRun:
 
     # --- report ---
 
-    def _server_log(self) -> str:
-        if self.root is None:
-            return ""
-        with contextlib.suppress(OSError):
-            return (self.root / "gunicorn.log").read_bytes().decode("utf-8", "replace")
-        return ""
+    def _read_logs(self) -> tuple[bytes, bytes]:
+        contents = []
+        for path in self._log_paths():
+            raw = b""
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    raw = path.read_bytes()
+            contents.append(raw)
+        return contents[0], contents[1]
 
     def _report(self, check: Verification) -> int:
         records = self.recorder.snapshot()
-        raw_log = self._server_log().encode()
+        raw_log, raw_nginx_log = self._read_logs()
         for phase in self.phases:
-            start, end = self.log_marks.get(phase.name, (0, 0))
+            (start, end), (nginx_start, nginx_end) = self.log_marks.get(
+                phase.name, ((0, 0), (0, 0))
+            )
             found = summarise_log(raw_log[start:end].decode("utf-8", "replace"))
+            nginx_found = summarise_nginx_log(
+                raw_nginx_log[nginx_start:nginx_end].decode("utf-8", "replace")
+            )
             stats = phase_stats(records, phase)
             p50 = "-" if stats.p50 is None else f"{stats.p50 * 1000:.0f} ms"
             p95 = "-" if stats.p95 is None else f"{stats.p95 * 1000:.0f} ms"
@@ -666,7 +845,7 @@ class FaultRun:
             if stats.failure_span is not None:
                 first, last = stats.failure_span
                 phase.notes.append(
-                    f"failed requests were sent from +{first:.1f} s to +{last:.1f} s "
+                    f"failed requests were sent from {first:+.1f} s to {last:+.1f} s "
                     f"(fault removed at +{phase.healed - phase.started:.1f} s)"
                 )
             phase.notes.append(f"/readyz: {format_counts(stats.readyz, empty='not asked')}")
@@ -679,6 +858,8 @@ class FaultRun:
                 phase.notes.append(f"failures by request: {format_counts(by_kind)}")
             if found:
                 phase.notes.append(f"server log: {format_counts(found)}")
+            if nginx_found:
+                phase.notes.append(f"nginx error log: {format_counts(nginx_found)}")
             if phase.data_lost:
                 phase.notes.append(
                     f"data lost: {phase.data_lost} members whose confirmed save is not what is stored"
@@ -688,7 +869,19 @@ class FaultRun:
         purge_errors = Counter(run.error or "ok" for run in purges)
         erased = sum(run.erased or 0 for run in purges)
         print()
+        if self.nginx is not None:
+            print(
+                f"front: nginx {_started(self.nginx_build, 'nginx').version_text} "
+                "(shaped like deploy/nginx.conf) in front of gunicorn"
+            )
+        else:
+            print(
+                f"front: NONE, the load talked to gunicorn directly ({self.no_proxy_reason}). "
+                "Production runs behind nginx: the slow-clients row shows gunicorn unprotected."
+            )
         print(table)
+        if any(phase.informational for phase in self.phases):
+            print(INFORMATIONAL_LEGEND)
         print()
         for phase in self.phases:
             print(f"{phase.name}:")
@@ -698,11 +891,24 @@ class FaultRun:
         print("verification through the models, after the load:")
         for name, passed, detail in check.checks():
             print(f"  [{'ok' if passed else 'FAIL'}] {name}: {detail}")
-        if self.slow_clients_served is False:
-            print(
-                "  [warn] slow clients held every server thread (not a data check; see the "
-                "slow-clients notes above)"
-            )
+        for phase in self.phases:
+            served = self.slow_clients_served.get(phase.name)
+            if served is None:
+                continue
+            if phase.informational:
+                outcome = (
+                    "held every gunicorn thread, as documented: that is why nginx is required"
+                    if not served
+                    else "did not starve the site this time"
+                )
+                print(f"  [info] {phase.name}: slow sockets straight to gunicorn {outcome}")
+            elif not served:
+                print(
+                    f"  [warn] {phase.name} (front: {phase.front}): slow clients held every "
+                    "server thread (not a data check; see the slow-clients notes above)"
+                )
+            else:
+                print(f"  [ok] {phase.name} (front: {phase.front}): the site kept serving")
         print(
             f"  saves sent: {sum(check.attempts.values())} ({format_counts(check.attempts)}); "
             f"purge runs: {len(purges)} ({format_counts(purge_errors)}), "
@@ -734,10 +940,15 @@ class FaultRun:
                 "gunicorn_workers": self.options.workers,
                 "gunicorn_threads": self.options.threads,
                 "gunicorn_config_file": bool(self.gunicorn and self.gunicorn.uses_config_file),
+                "front": self.front,
+                "no_proxy_reason": self.no_proxy_reason or None,
+                "nginx_version": self.nginx_build.version_text if self.nginx_build else None,
                 "request_timeout": self.options.request_timeout,
                 "readyz_at_start": self.readyz_at_start,
             },
-            "slow_clients_served": self.slow_clients_served,
+            # Through the front (None when there was no such phase) and straight to gunicorn.
+            "slow_clients_served": self.slow_clients_served.get(SLOW_CLIENTS),
+            "slow_clients_no_proxy_served": self.slow_clients_served.get(SLOW_CLIENTS_NO_PROXY),
             "columns": list(TABLE_HEADERS),
             "phases": [phase_json(phase, records) for phase in self.phases],
             "verification": {
@@ -766,6 +977,8 @@ class FaultRun:
             load = self.load
             steps.append(("load", lambda: load.finish(timeout=self.options.request_timeout + 5)))
         steps.append(("stopped processes", self.frozen.cont))
+        if self.nginx is not None:
+            steps.append(("nginx", self.nginx.stop))
         if self.gunicorn is not None:
             steps.append(("gunicorn", self.gunicorn.stop))
         if self.redis is not None:
@@ -805,7 +1018,13 @@ class FaultRun:
             f"Start the cluster: runuser -u {PG_USER} -- pg_ctl -D {root / 'pgdata'} "
             f"-l {root / 'postgres.log'} start   (port {port})\n"
             f"Environment of the run (secrets!): {env_file}\n"
-            "Logs: gunicorn.log, postgres.log, redis.log\n"
+            "Logs: gunicorn.log, postgres.log, redis.log"
+            + (
+                ", nginx/error.log, nginx/access.log (config: nginx/nginx.conf)"
+                if self.nginx
+                else ""
+            )
+            + "\n"
         )
 
 

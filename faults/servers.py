@@ -1,9 +1,11 @@
-"""The run's own servers: a PostgreSQL cluster, a Redis and gunicorn, on free loopback ports.
+"""The run's own servers: a PostgreSQL cluster, a Redis, gunicorn and (when installed) nginx in
+front of gunicorn, on free loopback ports.
 
 Each is started by this run and stopped by it only, by process id or by its own data
 directory; the machine's shared servers are never touched. PostgreSQL runs as the `postgres`
 OS user (the run itself is root), with trust authentication and its socket in the run's
-temporary directory.
+temporary directory. nginx gets a configuration, pid file, logs and temporary files of its
+own in the run's directory (`render_nginx_config`), so a system nginx is never touched either.
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -419,6 +424,312 @@ class Gunicorn:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+# --- nginx ---
+
+NGINX_INSTALL_HINT = "apt-get install -y nginx-light (or: apt-get install -y nginx)"
+# `-e` (the error log nginx writes before it has read its configuration) came with 1.19.5.
+NGINX_E_FLAG_SINCE = (1, 19, 5)
+# The directives of deploy/nginx.conf that decide how slow clients and a slow app are
+# handled; tests/faults checks that the run's configuration gives each the production value.
+NGINX_MIRRORED = (
+    "client_header_timeout",
+    "client_body_timeout",
+    "send_timeout",
+    "keepalive_timeout",
+    "client_max_body_size",
+    "large_client_header_buffers",
+    "proxy_request_buffering",
+    "proxy_buffering",
+    "proxy_http_version",
+    "proxy_connect_timeout",
+    "proxy_read_timeout",
+    "proxy_next_upstream",
+    "proxy_next_upstream_tries",
+    "keepalive",
+)
+# Temporary-file paths of modules a build may lack; each is set only when the module is in.
+NGINX_OPTIONAL_TEMP_PATHS = ("fastcgi", "uwsgi", "scgi")
+
+
+class _NginxTemplate(string.Template):
+    # nginx itself uses `$`; the placeholders of the template are `@name`.
+    delimiter = "@"
+
+
+# Mirrors deploy/nginx.conf (keep the two in step; tests/faults compares the values listed
+# in NGINX_MIRRORED). Differences, all on purpose:
+# - loopback ports chosen by the run, no TLS and no HTTP/2: the client speaks plain HTTP to
+#   127.0.0.1, and `X-Forwarded-Proto` is fixed to "https" because in production TLS
+#   terminates at this proxy (deploy/nginx.conf passes `$scheme`, which is "https" there);
+# - `Host $http_host` instead of `Host $host`: the run's port is not the default one, and
+#   `$host` drops the port, which Django's CSRF check compares with the Referer's;
+# - the proxy settings are given at server level, so the /healthz and /readyz locations get
+#   them too (in deploy/nginx.conf they sit inside `location /` and are not inherited by the
+#   probe locations);
+# - no /static/ location (whitenoise serves the few static files the load never asks for);
+# - pid file, logs and temporary files in the run's directory; one worker process; the
+#   error log at `info`, so client timeouts show up in it.
+NGINX_TEMPLATE = _NginxTemplate(
+    """\
+# Written by faults/servers.py for one fault run; mirrors deploy/nginx.conf.
+@user_line
+worker_processes 1;
+daemon off;
+master_process on;
+pid @dir/nginx.pid;
+lock_file @dir/nginx.lock;
+error_log @dir/error.log info;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    default_type application/octet-stream;
+    log_format community_no_query '$remote_addr [$time_local] "$request_method $uri" '
+                                  '$status $body_bytes_sent $request_time';
+    access_log @dir/access.log community_no_query;
+    client_body_temp_path @dir/temp/client_body;
+    proxy_temp_path @dir/temp/proxy;
+@temp_paths
+    upstream community_app {
+        server 127.0.0.1:@upstream_port;
+        keepalive 16;
+        keepalive_timeout 4s;
+    }
+
+    server {
+        listen 127.0.0.1:@port;
+        server_name 127.0.0.1 localhost;
+
+        # Slow clients: headers and body must arrive within these, or the connection is closed.
+        client_header_timeout 10s;
+        client_body_timeout 10s;
+        send_timeout 30s;
+        keepalive_timeout 30s;
+        client_max_body_size 1m;
+        large_client_header_buffers 4 8k;
+
+        # Buffer whole requests and whole answers.
+        proxy_request_buffering on;
+        proxy_buffering on;
+
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        # TLS terminates at this proxy in production; here the client speaks plain HTTP.
+        proxy_set_header X-Forwarded-Proto https;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 20s;
+        proxy_next_upstream error timeout http_503;
+        proxy_next_upstream_tries 2;
+
+        location = /healthz { proxy_pass http://community_app; access_log off; }
+        location = /readyz  { proxy_pass http://community_app; access_log off; }
+
+        location / {
+            proxy_pass http://community_app;
+        }
+    }
+}
+"""
+)
+
+
+def find_nginx() -> str | None:
+    """The nginx binary, or None when it is not installed."""
+    found = shutil.which("nginx")
+    if found:
+        return found
+    return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
+
+
+def parse_nginx_version(text: str) -> tuple[int, ...] | None:
+    """(1, 22, 1) from the output of `nginx -v` or `nginx -V`."""
+    match = re.search(r"nginx/(\d+(?:\.\d+)*)", text)
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
+
+
+def render_nginx_config(
+    *, directory: Path, port: int, upstream_port: int, configure: str = "", as_root: bool = True
+) -> str:
+    """The run's nginx.conf: listens on 127.0.0.1:`port`, proxies to 127.0.0.1:`upstream_port`
+    and keeps every file it writes in `directory`. `configure` is the output of `nginx -V`
+    (temporary paths of modules the build was configured without are left out)."""
+    for value in (port, upstream_port):
+        if not 0 < value < 65536:
+            raise ValueError(f"not a port: {value}")
+    if re.search(r"[\s;{}'\"$@#]", str(directory)):
+        raise ValueError("the nginx directory must not hold blanks or nginx syntax")
+    temp_paths = "".join(
+        f"    {module}_temp_path {directory}/temp/{module};\n"
+        for module in NGINX_OPTIONAL_TEMP_PATHS
+        if f"--without-http_{module}_module" not in configure
+    )
+    return NGINX_TEMPLATE.substitute(
+        # As root, the workers stay root: the run's directory belongs to root and postgres
+        # only, and nginx would otherwise chown its temporary directories to `nobody`.
+        user_line="user root;" if as_root else "",
+        dir=str(directory),
+        port=str(port),
+        upstream_port=str(upstream_port),
+        temp_paths=temp_paths,
+    )
+
+
+def nginx_directives(text: str) -> dict[str, set[str]]:
+    """Every simple directive (`name args;`, not block openers) of an nginx configuration,
+    comments dropped: name -> the argument strings it is given anywhere, blanks collapsed."""
+    found: dict[str, set[str]] = {}
+    body = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    for statement in re.finditer(r"([^;{}]*)([;{}])", body):
+        words = statement.group(1).split()
+        if words and statement.group(2) == ";":
+            found.setdefault(words[0], set()).add(" ".join(words[1:]))
+    return found
+
+
+NGINX_LOG_LINE = re.compile(r"^\S+ \S+ \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$")
+NGINX_LOG_SKIPPED = frozenset({"debug", "notice"})
+
+
+def summarise_nginx_log(text: str) -> dict[str, int]:
+    """nginx error-log messages by level and kind (`[error] upstream timed out while reading
+    response header from upstream`). Only the message is kept: the client, the request line
+    (which could carry a query string) and quoted parts are dropped."""
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        match = NGINX_LOG_LINE.match(line)
+        if not match or match.group(1) in NGINX_LOG_SKIPPED:
+            continue
+        message = match.group(2).split(", client:", 1)[0]
+        message = re.sub(r'"[^"]*"', '"…"', message)
+        # Numbers (connection ids, sizes, file names) become N; the errno stays readable.
+        message = re.sub(
+            r"\(\d+: [^)]*\)|\d+",
+            lambda number: number.group(0) if number.group(0).startswith("(") else "N",
+            message,
+        )
+        key = f"[{match.group(1)}] {' '.join(message.split())[:160]}"
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+@dataclass(frozen=True)
+class NginxBuild:
+    binary: str
+    version: tuple[int, ...] | None
+    configure: str
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version)) if self.version else "unknown"
+
+    @classmethod
+    def probe(cls, binary: str) -> NginxBuild:
+        result = subprocess.run(  # noqa: S603 (the nginx binary found on this machine)
+            [binary, "-V"], capture_output=True, text=True, timeout=10, check=False
+        )
+        output = result.stderr + result.stdout
+        if result.returncode != 0:
+            raise ServerError(f"{binary} -V failed: {output.strip()[-300:]}")
+        return cls(binary, parse_nginx_version(output), output)
+
+
+class Nginx:
+    """nginx with the configuration of `render_nginx_config`, in the foreground (`daemon off`)
+    as a child of this run, in a session of its own; stopped by its own process id."""
+
+    def __init__(self, build: NginxBuild, *, root: Path, port: int, upstream_port: int) -> None:
+        self.build = build
+        self.dir = root / "nginx"
+        self.port = port
+        self.upstream_port = upstream_port
+        self.config = self.dir / "nginx.conf"
+        self.error_log = self.dir / "error.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def command(self) -> list[str]:
+        command = [self.build.binary, "-p", f"{self.dir}/", "-c", str(self.config)]
+        if self.build.version is not None and self.build.version >= NGINX_E_FLAG_SINCE:
+            command += ["-e", str(self.error_log)]
+        return command
+
+    def write_config(self) -> None:
+        (self.dir / "temp").mkdir(parents=True, exist_ok=True)
+        self.config.write_text(
+            render_nginx_config(
+                directory=self.dir,
+                port=self.port,
+                upstream_port=self.upstream_port,
+                configure=self.build.configure,
+                as_root=os.geteuid() == 0,
+            )
+        )
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.write_config()
+        test = subprocess.run(  # noqa: S603 (the nginx binary, arguments built here)
+            [*self.command, "-t", "-q"], capture_output=True, text=True, timeout=15, check=False
+        )
+        if test.returncode != 0:
+            raise ServerError(f"nginx -t failed: {(test.stderr + test.stdout).strip()[-500:]}")
+        self.process = subprocess.Popen(  # noqa: S603 (the nginx binary, arguments built here)
+            self.command,
+            cwd=self.dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{self.port}/healthz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(
+                    f"nginx exited with code {self.process.returncode}: {self._log_tail()}"
+                )
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(url, timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.2)
+        raise ServerError(f"nginx did not pass /healthz on within {timeout:.0f} s")
+
+    def _log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            lines = self.error_log.read_text(errors="replace").strip().splitlines()
+            return " | ".join(lines[-3:])[-500:]
+        return "no error log"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process and self.process.poll() is None else None
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGTERM) of the master, which ends its worker; SIGKILL to the
+        process group (master and worker only: the session is nginx's own) if that hangs."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        if process is not None:
+            # A worker left behind by the master shares its process group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self.process = None
 
 
 def manage(

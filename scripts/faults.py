@@ -1,8 +1,9 @@
 """Fault-injection run: `python scripts/faults.py [--quick] [--duration-scale X] [--keep]`.
 
-Starts its own PostgreSQL, Redis and gunicorn on free loopback ports, drives members and
-staff through database restarts and hangs, Redis outages and hangs, and slow clients, then
-checks through the models that no confirmed save was lost. See `faults/run.py`.
+Starts its own PostgreSQL, Redis and gunicorn on free loopback ports, with an nginx of its own
+in front (shaped like deploy/nginx.conf) when nginx is installed, drives members and staff
+through database restarts and hangs, Redis outages and hangs, and slow clients, then checks
+through the models that no confirmed save was lost. See `faults/run.py`.
 """
 
 import sys

@@ -19,6 +19,7 @@ from faults.report import (
     classify_save,
     classify_staff_view,
     count_data_lost,
+    exception_name,
     format_counts,
     format_seconds,
     format_table,
@@ -275,7 +276,7 @@ def test_table_rows_for_a_phase():
         record(11.0, False),  # after the phase: not counted
     ]
     [row] = table_rows([phase], records)
-    assert row == ["postgres restart", "5", "503×2, timeout×1", "0.0", "0"]
+    assert row == ["postgres restart", "none", "5", "503×2, timeout×1", "0.0", "0"]
     assert len(row) == len(TABLE_HEADERS)
     stats = phase_stats(records, phase)
     assert stats.readyz == Counter({"503": 1})
@@ -299,7 +300,7 @@ def test_slow_successes_are_shown_beside_the_failures():
     phase = Phase("postgres hang", started=0.0, healed=6.0, ended=12.0)
     slow = RequestRecord("save", 0.5, 6.2, "ok", True)
     [row] = table_rows([phase], [slow, record(7.0, True)])
-    assert row[2] == "none; 1 ok but ≥5 s"
+    assert row[3] == "none; 1 ok but ≥5 s"
 
 
 def test_server_log_summary_counts_the_final_exception_and_never_messages():
@@ -334,3 +335,22 @@ def test_server_log_summary_counts_the_final_exception_and_never_messages():
         }
     )
     assert not any("secret" in key for key in found)
+
+
+def test_a_failed_commands_exception_is_named_by_type_only():
+    err = "\n".join(
+        [
+            "Traceback (most recent call last):",
+            '  File "manage.py", line 22, in <module>',
+            "psycopg.OperationalError: connection failed: secret detail",
+            "",
+            "django.db.utils.OperationalError: connection failed: secret detail",
+            "\tIs the server running on that host and accepting TCP/IP connections?",
+            "DETAIL:  Key (id)=(7) is still referenced.",
+        ]
+    )
+    assert exception_name(err) == "django.db.utils.OperationalError"
+    assert exception_name("KeyboardInterrupt\n") == "KeyboardInterrupt"
+    assert exception_name("Killed\n") == "no exception named"
+    assert exception_name("RuntimeError: stop\n") == "RuntimeError"
+    assert exception_name("") == "no output"
