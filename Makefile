@@ -40,9 +40,18 @@ test: setup
 test-browser: setup
 	$(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
 
+# Template folders djade checks; widen to `templates` once every template is formatted
+# (and the djade hook's `files:` in .pre-commit-config.yaml with it).
+DJADE_DIRS ?= templates/customer_data/admin templates/admin
+DJANGO_TARGET := 6.1
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	find . -name '*.py' -not -path './.venv/*' -not -path './node_modules/*' -not -path './.git/*' -print0 \
+		| xargs -0 $(BIN)/django-upgrade --target-version $(DJANGO_TARGET) --check
+	find $(DJADE_DIRS) -name '*.html' -print0 | xargs -0 $(BIN)/djade --target-version $(DJANGO_TARGET) --check
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/mypy
 
 format: setup
