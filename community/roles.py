@@ -22,6 +22,7 @@ from community.models import Rank, RoleGroup, StaffRole
 
 ROLE_ANNOTATION = "role_{}"
 EXPERIENCED_ANNOTATION = "rank_is_experienced"
+THRESHOLD_NAME_ANNOTATION = "ring_threshold_name"
 
 
 def _role_attr(role: StaffRole) -> str:
@@ -30,7 +31,8 @@ def _role_attr(role: StaffRole) -> str:
 
 def annotate_viewer(qs: QuerySet) -> QuerySet:
     """Add the role flags and the rank threshold comparison to a user queryset."""
-    threshold = Rank.objects.filter(code=settings.COMMUNITY_RING_MIN_RANK).values("order")[:1]
+    threshold_rank = Rank.objects.filter(code=settings.COMMUNITY_RING_MIN_RANK)
+    threshold = threshold_rank.values("order")[:1]
     flags = {
         _role_attr(role): Exists(RoleGroup.objects.filter(code=role, group__user=OuterRef("pk")))
         for role in StaffRole
@@ -40,7 +42,11 @@ def annotate_viewer(qs: QuerySet) -> QuerySet:
         Q(profile__rank__order__gte=Coalesce(Subquery(threshold), 32767)),
         output_field=BooleanField(),
     )
-    return qs.annotate(**flags, **{EXPERIENCED_ANNOTATION: experienced})
+    # The threshold rank's current name, for the sentences that explain the policy.
+    name = Subquery(threshold_rank.values("name")[:1])
+    return qs.annotate(
+        **flags, **{EXPERIENCED_ANNOTATION: experienced, THRESHOLD_NAME_ANNOTATION: name}
+    )
 
 
 def staff_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[StaffRole]:
@@ -94,3 +100,17 @@ def staff_role_names() -> set[str]:
         with translation.override(language):
             names.update(str(role.label) for role in StaffRole)
     return names
+
+
+def ring_threshold_name(user: AbstractBaseUser | AnonymousUser) -> str:
+    """The current name of the rank from which members see rings (by its configured code)."""
+    name = getattr(user, THRESHOLD_NAME_ANNOTATION, None)
+    if name is None:
+        name = (
+            Rank.objects.filter(code=settings.COMMUNITY_RING_MIN_RANK)
+            .values_list("name", flat=True)
+            .first()
+        )
+        if user.is_authenticated:
+            setattr(user, THRESHOLD_NAME_ANNOTATION, name)
+    return str(name or settings.COMMUNITY_RING_MIN_RANK)

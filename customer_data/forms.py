@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from community.validators import reject_control_characters
+from customer_data import permissions
 from customer_data.models import ENCRYPTED_FIELDS, CustomerData
 from customer_data.normalise import format_phone_number, normalise_customer_number
 
@@ -30,17 +31,25 @@ class ConsentSwitch(forms.CheckboxInput):
         )
 
 
+def consent_help_text(viewer: permissions.Viewer) -> str:
+    """The consent switch's help text: what the member agrees to, and who sees what."""
+    return _(
+        "Ich willige ein, dass die Community meine Kundendaten speichert, damit das "
+        "Telekom hilft Team mir schneller helfen kann. Sehen können sie nur ich, "
+        "%(readers)s; %(ring_readers)s sehen nur, wie vollständig sie sind. "
+        "Ausschalten und Speichern löscht die Daten."
+    ) % {
+        "readers": permissions.readers(viewer),
+        "ring_readers": permissions.ring_readers(viewer),
+    }
+
+
 class CustomerDataForm(forms.Form):
     consent = forms.BooleanField(
         label=_("Kundendaten für den Kundenservice speichern"),
         required=False,
         widget=ConsentSwitch(),
-        help_text=_(
-            "Ich willige ein, dass die Community meine Kundendaten speichert, damit das "
-            "Telekom hilft Team mir schneller helfen kann. Sehen können sie nur ich, das "
-            "Telekom hilft Team und das Community Management. Ausschalten und Speichern "
-            "löscht die Daten."
-        ),
+        # The help text names who sees what, from the policy (see `__init__`).
     )
     customer_number = forms.CharField(
         label=_("Kundennummer"),
@@ -75,11 +84,20 @@ class CustomerDataForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args: Any, instance: CustomerData | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        instance: CustomerData | None = None,
+        viewer: permissions.Viewer | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.instance = instance
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from(instance)
         super().__init__(*args, **kwargs)
+        if viewer is not None:
+            # Worded from the policy and the rank ladder as they are now, for this viewer.
+            self.fields["consent"].help_text = consent_help_text(viewer)
         limit = settings.CUSTOMER_INFO_MAX_LENGTH
         info = cast(forms.CharField, self.fields["further_info"])
         info.max_length = limit

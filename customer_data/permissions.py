@@ -9,14 +9,14 @@ role flags annotated, see `community.backends`): no queries.
 """
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from community.models import StaffRole
-from community.roles import rank_is_experienced, staff_roles
+from community.roles import rank_is_experienced, ring_threshold_name, staff_roles
 from customer_data.models import ENCRYPTED_FIELDS, CustomerData
 
 Viewer = AbstractBaseUser | AnonymousUser
@@ -57,21 +57,44 @@ POLICY: dict[Audience, Visibility] = {
     Audience.ANONYMOUS: Visibility.NONE,
 }
 
-AUDIENCE_LABELS: dict[Audience, Promise] = {
-    Audience.OWNER: _("Sie selbst"),
-    Audience.TELEKOM_HILFT_TEAM: StaffRole.TELEKOM_HILFT_TEAM.label,
-    Audience.COMMUNITY_MANAGEMENT: StaffRole.COMMUNITY_MANAGEMENT.label,
-    Audience.EXPERIENCED_MEMBER: _("Erfahrene Mitglieder (ab Rang Mitgestalter)"),
-    Audience.MEMBER: _("Alle anderen Mitglieder, auch Administratoren ohne eine der beiden Rollen"),
+# How the policy is put into words (German first; "du", as the community speaks). Each
+# audience has a name and a grammatical person, so every sentence is built from `POLICY`.
+AUDIENCE_NAMES: dict[Audience, Promise] = {
+    Audience.OWNER: _("Du selbst"),
+    Audience.TELEKOM_HILFT_TEAM: _("Das Telekom hilft Team"),
+    Audience.COMMUNITY_MANAGEMENT: _("Das Community Management"),
+    Audience.EXPERIENCED_MEMBER: _("Erfahrene Mitglieder (ab Rang %(rank)s)"),
+    Audience.MEMBER: _("Alle anderen Mitglieder, auch Administratoren ohne eine dieser Rollen"),
     Audience.ANONYMOUS: _("Besucher ohne Anmeldung"),
 }
-
-VISIBILITY_LABELS: dict[Visibility, Promise] = {
-    Visibility.FULL: _("sehen Ihre Kundendaten und wie vollständig sie sind"),
-    Visibility.RING_ONLY: _(
-        "sehen nur, wie vollständig Ihre Kundendaten sind (den Ring), nie die Inhalte"
+# The same audiences inside a sentence ("…, das Telekom hilft Team und …").
+AUDIENCE_IN_SENTENCE: dict[Audience, Promise] = {
+    Audience.TELEKOM_HILFT_TEAM: _("das Telekom hilft Team"),
+    Audience.COMMUNITY_MANAGEMENT: _("das Community Management"),
+    Audience.EXPERIENCED_MEMBER: _("Mitglieder ab Rang %(rank)s"),
+}
+# Grammatical person of each audience as a subject; the rest are "many".
+AUDIENCE_PERSON = {
+    Audience.OWNER: "you",
+    Audience.TELEKOM_HILFT_TEAM: "one",
+    Audience.COMMUNITY_MANAGEMENT: "one",
+}
+VISIBILITY_SENTENCES: dict[tuple[Visibility, str], Promise] = {
+    (Visibility.FULL, "you"): _("siehst deine Kundendaten und wie vollständig sie sind"),
+    (Visibility.FULL, "one"): _("sieht deine Kundendaten und wie vollständig sie sind"),
+    (Visibility.FULL, "many"): _("sehen deine Kundendaten und wie vollständig sie sind"),
+    (Visibility.RING_ONLY, "one"): _(
+        "sieht nur, wie vollständig deine Kundendaten sind (den Ring), nie die Inhalte"
     ),
-    Visibility.NONE: _("sehen nichts von Ihren Kundendaten, nicht einmal, ob es sie gibt"),
+    (Visibility.RING_ONLY, "many"): _(
+        "sehen nur, wie vollständig deine Kundendaten sind (den Ring), nie die Inhalte"
+    ),
+    (Visibility.NONE, "one"): _(
+        "sieht nichts von deinen Kundendaten, nicht einmal, ob es sie gibt"
+    ),
+    (Visibility.NONE, "many"): _(
+        "sehen nichts von deinen Kundendaten, nicht einmal, ob es sie gibt"
+    ),
 }
 
 
@@ -155,11 +178,60 @@ def shown_values(level: Visibility, data: CustomerData | None) -> dict[str, str]
     return {name: value for name in ENCRYPTED_FIELDS if (value := getattr(data, name))}
 
 
-def explain_policy() -> list[tuple[Promise, Visibility, Promise]]:
-    """The policy in plain words, row by row, straight from `POLICY`."""
+def threshold_rank_name(viewer: Viewer) -> str:
+    """The current name of the lowest rank that sees rings (renamed ranks included)."""
+    return ring_threshold_name(viewer)
+
+
+def explain_policy(viewer: Viewer) -> list[tuple[str, Visibility, str]]:
+    """The policy in plain words, row by row, straight from `POLICY`, naming the threshold
+    rank as the ladder names it now: (who, what they see, the sentence)."""
+    rank = threshold_rank_name(viewer)
     return [
-        (AUDIENCE_LABELS[who], level, VISIBILITY_LABELS[level]) for who, level in POLICY.items()
+        (
+            str(AUDIENCE_NAMES[who]) % {"rank": rank},
+            level,
+            str(VISIBILITY_SENTENCES[level, AUDIENCE_PERSON.get(who, "many")]),
+        )
+        for who, level in POLICY.items()
     ]
+
+
+def _audiences(predicate: Callable[[Audience, Visibility], bool]) -> list[Audience]:
+    return [
+        who
+        for who, level in POLICY.items()
+        if who in AUDIENCE_IN_SENTENCE and predicate(who, level)
+    ]
+
+
+def readers(viewer: Viewer, *, conjunction: str = "und") -> str:
+    """Who besides the owner sees the values, as a phrase ("das Telekom hilft Team und das
+    Community Management"); `conjunction` "oder" for "each view by … is logged"."""
+    rank = threshold_rank_name(viewer)
+    names = [
+        str(AUDIENCE_IN_SENTENCE[who]) % {"rank": rank}
+        for who in _audiences(lambda _who, level: level.shows_contents)
+    ]
+    return join_words(names, conjunction)
+
+
+def ring_readers(viewer: Viewer) -> str:
+    """Who sees only the ring, as a phrase ("Mitglieder ab Rang Mitgestalter")."""
+    rank = threshold_rank_name(viewer)
+    names = [
+        str(AUDIENCE_IN_SENTENCE[who]) % {"rank": rank}
+        for who in _audiences(lambda _who, level: level is Visibility.RING_ONLY)
+    ]
+    return join_words(names, "und")
+
+
+def join_words(words: list[str], conjunction: str) -> str:
+    """ "a", "a und b", "a, b und c" (and in English "a, b and c")."""
+    if len(words) < 2:
+        return "".join(words)
+    last = _("%(list)s oder %(last)s") if conjunction == "oder" else _("%(list)s und %(last)s")
+    return str(last) % {"list": ", ".join(words[:-1]), "last": words[-1]}
 
 
 def fields_of(values: Iterable[str]) -> list[str]:

@@ -54,7 +54,7 @@ def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     stored = customer_selectors.get_customer_data(user_id=user.pk)
     data = request.POST if request.method == "POST" else None
     profile_form = PublicProfileForm(data, instance=profile, prefix="profile")
-    customer_form = CustomerDataForm(data, instance=stored, prefix="customer")
+    customer_form = CustomerDataForm(data, instance=stored, prefix="customer", viewer=user)
     needs_confirmation = False
     if request.method == "POST" and profile_form.is_valid() and customer_form.is_valid():
         try:
@@ -120,7 +120,9 @@ def settings_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
             "consent_records": customer_selectors.list_consent_records(user_id=user.pk),
             "accesses": page,
             "access_page": page,
-            "policy": permissions.explain_policy(),
+            "policy": permissions.explain_policy(user),
+            "logged_readers": permissions.readers(user, conjunction="oder"),
+            "ring_rank": permissions.threshold_rank_name(user),
         },
     )
 
@@ -196,6 +198,9 @@ def _profile_page(
             "values": values,
             "is_owner": permissions.is_owner(request.user, profile.user_id) and not preview,
             "preview": preview,
+            # Policy prose for the owner's note and the preview's notice.
+            "readers": permissions.readers(request.user) if data is not None else "",
+            "ring_rank": permissions.threshold_rank_name(request.user) if preview else "",
         },
     )
     if values:

@@ -244,20 +244,20 @@ def test_who_sees_this_is_generated_from_the_policy(owner, login, monkeypatch):
     client = login(owner)
     text = client.get(PRIVACY).text
     assert "Wer sieht diese Daten?" in text
-    assert "nur, wie vollständig Ihre Kundendaten sind" in text
+    assert "nur, wie vollständig deine Kundendaten sind" in text
     # Change the policy table and the explanation follows: it is not a second copy.
     changed = {
         **permissions.POLICY,
         permissions.Audience.EXPERIENCED_MEMBER: permissions.Visibility.NONE,
     }
     monkeypatch.setattr(permissions, "POLICY", changed)
-    assert "nur, wie vollständig Ihre Kundendaten sind" not in client.get(PRIVACY).text
+    assert "nur, wie vollständig deine Kundendaten sind" not in client.get(PRIVACY).text
 
 
 def test_preview_shows_my_profile_as_a_mitgestalter_sees_it(owner, login):
     response = login(owner).get(PREVIEW)
     assert response.status_code == 200
-    assert "So sieht ein Mitgestalter Ihr Profil" in response.text
+    assert "So sehen Mitglieder ab Rang Mitgestalter dein Profil" in response.text
     assert "100 % Profildaten ausgefüllt" in response.text
     for value in (NUMBER, "1701234567", "0170 1234567", "Störung 8812", "gAAAAA"):
         assert value not in response.text

@@ -112,7 +112,7 @@ def test_only_the_owner_is_the_owner(who, expected, viewers, people):
     assert is_owner(viewers[who], people["owner"].pk) is (who == "owner")
 
 
-def test_explanation_is_generated_from_the_policy_table():
-    rows = explain_policy()
+def test_explanation_is_generated_from_the_policy_table(viewers):
+    rows = explain_policy(viewers["owner"])
     assert [level for _label, level, _text in rows] == list(POLICY.values())
     assert any(level is Visibility.RING_ONLY for _l, level, _t in rows)
