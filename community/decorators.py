@@ -1,11 +1,8 @@
 """View markers understood by the community's middleware."""
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from django.contrib.auth.decorators import login_not_required
-
-V = TypeVar("V", bound=Callable)
 
 
 def no_session[V: Callable](view: V) -> V:

@@ -216,7 +216,7 @@ class CustomerDataAdmin(PolicyAdmin):
     @admin.display(description=_("Einwilligungen"))
     def consent_history(self, obj: CustomerData) -> SafeString:
         records = selectors.list_consent_records(user_id=obj.user_id).select_related("by")
-        return render_to_string("customer_data/admin/_consent_history.html", {"records": records})
+        return render_to_string("customer_data/_consent_history.html", {"records": records})
 
     @admin.display(description=_("Zugriffe auf diese Kundendaten"))
     def access_history(self, obj: CustomerData) -> SafeString:

@@ -78,9 +78,17 @@ class DirectoryForm(forms.Form):
     }
     DEFAULTS = {"q": "", "sort": "name", "page": 1}
 
-    q = forms.CharField(label=_("Name suchen"), required=False, max_length=60)
+    q = forms.CharField(
+        label=_("Name suchen"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"type": "search", "class": "form-control"}),
+    )
     sort = forms.ChoiceField(
-        label=_("Sortieren nach"), required=False, choices=list(SORT_LABELS.items())
+        label=_("Sortieren nach"),
+        required=False,
+        choices=list(SORT_LABELS.items()),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 

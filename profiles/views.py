@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -242,8 +243,9 @@ def directory(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "level": level,
             "query": query,
-            "form": form,
-            "sort_options": DirectoryForm.SORT_LABELS,
+            # The search form shows what the page shows: the parameters as understood.
+            "form": DirectoryForm(initial=query, auto_id="directory-%s"),
+            "page_query": urlencode({"q": query["q"], "sort": query["sort"]}),
             # One reverse() for the page instead of one per row.
             "members_url": reverse("profiles:directory"),
             "invalid_query": form.is_bound and not form.is_valid(),
