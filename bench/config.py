@@ -2,7 +2,7 @@
 
 Everything lives under `bench/results/` (gitignored): the throw-away SQLite database, a state
 file with the generated secrets (needed again by `--keep`, because the stored customer data is
-encrypted with them), the gunicorn log and the reports.
+encrypted with them), the logs and the reports.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
-SQLITE_PATH = RESULTS_DIR / "bench.sqlite3"
+SQLITE_URL = f"sqlite:///{RESULTS_DIR / 'bench.sqlite3'}"
 STATE_PATH = RESULTS_DIR / "state.json"
 GUNICORN_LOG = RESULTS_DIR / "gunicorn.log"
 SETUP_LOG = RESULTS_DIR / "setup.log"
@@ -55,8 +55,7 @@ class State:
     @classmethod
     def load(cls) -> State | None:
         try:
-            raw = json.loads(STATE_PATH.read_text(encoding="utf-8"))
-            return cls(**raw)
+            return cls(**json.loads(STATE_PATH.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             return None
 
@@ -68,16 +67,12 @@ class State:
 
 def default_database_url() -> str:
     """DATABASE_URL from the environment, else the throw-away SQLite file."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}"
-
-
-def uses_sqlite_file(database_url: str) -> bool:
-    return database_url == f"sqlite:///{SQLITE_PATH}"
+    return os.environ.get("DATABASE_URL") or SQLITE_URL
 
 
 def remove_sqlite_file() -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+        Path(SQLITE_URL.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
 
 
 def redact_url(url: str) -> str:
@@ -85,29 +80,24 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 def site_environment(state: State) -> dict[str, str]:
     """The environment for manage.py, the data generator and gunicorn: production settings."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "community.settings",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DJANGO_SECRET_KEY": state.secret_key,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "FIELD_ENCRYPTION_KEYS": state.field_encryption_key,
-            "BLIND_INDEX_KEY": state.blind_index_key,
-            "COMMUNITY_SKIP_DOTENV": "1",
-            "DATABASE_URL": state.database_url,
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "GUNICORN_ACCESS_LOG": "",  # no access log: it would be measured too
-        }
-    )
-    return env
+    return os.environ | {
+        "DJANGO_SETTINGS_MODULE": "community.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECRET_KEY": state.secret_key,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "FIELD_ENCRYPTION_KEYS": state.field_encryption_key,
+        "BLIND_INDEX_KEY": state.blind_index_key,
+        "COMMUNITY_SKIP_DOTENV": "1",
+        "DATABASE_URL": state.database_url,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "GUNICORN_ACCESS_LOG": "",  # no access log: it would be measured too
+    }
 
 
 def recorded_environment(env: dict[str, str]) -> dict[str, str]:

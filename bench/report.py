@@ -6,7 +6,7 @@ import csv
 import json
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,9 @@ from bench.load import QUANTILE_STEPS, Target, Window
 HEALTHZ = "healthz"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Row:
-    """The pooled figures of one target over all rounds."""
+    """The pooled figures of one target over all rounds (in the order of the CSV columns)."""
 
     key: str
     label: str
@@ -27,29 +27,23 @@ class Row:
     seconds: float
     rps: float  # the median of the rounds' req/s: one disturbed round does not move it
     rps_pooled: float  # all requests / all measured seconds
-    rps_rounds: list[float]
+    spread_percent: float  # half the range of the rounds' req/s, relative to the median
     p50_ms: float
     p99_ms: float
     server_cpu_ms_per_request: float
-    server_cpu_utilisation: float
+    server_cpu_utilisation: float  # in cores
     client_cpu_ms_per_request: float
     backing_cpu_ms_per_request: float
-    unexpected_status: int
-    socket_errors: int
-    background_cpu_cores: float
     ratio_to_healthz: float = 0.0
     # /healthz CPU per request / this row's: a cross-check that background load hardly moves.
     cpu_ratio_to_healthz: float = 0.0
+    unexpected_status: int
+    socket_errors: int
+    background_cpu_cores: float
     target: str = ""
     target_value: float | None = None
     verdict: str = ""
-
-    @property
-    def spread_percent(self) -> float:
-        """Half the range of the per-round req/s, relative to the median."""
-        if len(self.rps_rounds) < 2 or not self.rps:
-            return 0.0
-        return 50 * (max(self.rps_rounds) - min(self.rps_rounds)) / self.rps
+    rps_rounds: list[float]
 
 
 def pooled_quantile(windows: list[Window], fraction: float) -> float:
@@ -57,28 +51,30 @@ def pooled_quantile(windows: list[Window], fraction: float) -> float:
 
     Each window contributes its 1,000 quantiles, each weighted by its share of the requests.
     """
-    points: list[tuple[float, float]] = []
-    for window in windows:
-        if window.requests:
-            weight = window.requests / QUANTILE_STEPS
-            points += [(value, weight) for value in window.quantiles_ms]
-    if not points:
-        return 0.0
-    points.sort()
-    total = sum(weight for _, weight in points)
-    running = 0.0
+    points = sorted(
+        (value, window.requests / QUANTILE_STEPS)
+        for window in windows
+        if window.requests
+        for value in window.quantiles_ms
+    )
+    goal, running = fraction * sum(weight for _, weight in points) - 1e-9, 0.0
     for value, weight in points:
         running += weight
-        if running >= fraction * total - 1e-9:
+        if running >= goal:
             return value
-    return points[-1][0]
+    return points[-1][0] if points else 0.0
 
 
 def pool(target: Target, windows: list[Window]) -> Row:
-    requests = sum(window.requests for window in windows)
-    seconds = sum(window.seconds for window in windows)
-    server_cpu = sum(window.server_cpu_s for window in windows)
-    client_cpu = sum(window.client_cpu_s for window in windows)
+    """One row from the windows of one target."""
+    requests = sum(w.requests for w in windows)
+    seconds = sum(w.seconds for w in windows)
+    rounds = [w.rps for w in windows]
+    rps = statistics.median(rounds) if rounds else 0.0
+
+    def per_request(cpu_s: float) -> float:
+        return 1000 * cpu_s / requests if requests else 0.0
+
     return Row(
         key=target.key,
         label=target.label,
@@ -86,30 +82,25 @@ def pool(target: Target, windows: list[Window]) -> Row:
         path=target.path,
         requests=requests,
         seconds=seconds,
-        rps=statistics.median(window.rps for window in windows) if windows else 0.0,
+        rps=rps,
         rps_pooled=requests / seconds if seconds else 0.0,
-        rps_rounds=[window.rps for window in windows],
+        spread_percent=50 * (max(rounds) - min(rounds)) / rps if len(rounds) > 1 and rps else 0.0,
         p50_ms=pooled_quantile(windows, 0.50),
         p99_ms=pooled_quantile(windows, 0.99),
-        server_cpu_ms_per_request=1000 * server_cpu / requests if requests else 0.0,
-        server_cpu_utilisation=server_cpu / seconds if seconds else 0.0,
-        client_cpu_ms_per_request=1000 * client_cpu / requests if requests else 0.0,
-        backing_cpu_ms_per_request=(
-            1000 * sum(window.backing_cpu_s for window in windows) / requests if requests else 0.0
-        ),
-        unexpected_status=sum(window.unexpected_status for window in windows),
-        socket_errors=sum(window.socket_errors for window in windows),
-        background_cpu_cores=(
-            sum(window.other_cpu_cores * window.seconds for window in windows) / seconds
-            if seconds
-            else 0.0
-        ),
+        server_cpu_ms_per_request=per_request(sum(w.server_cpu_s for w in windows)),
+        server_cpu_utilisation=sum(w.server_cpu_s for w in windows) / seconds if seconds else 0.0,
+        client_cpu_ms_per_request=per_request(sum(w.client_cpu_s for w in windows)),
+        backing_cpu_ms_per_request=per_request(sum(w.backing_cpu_s for w in windows)),
+        unexpected_status=sum(w.unexpected_status for w in windows),
+        socket_errors=sum(w.socket_errors for w in windows),
+        background_cpu_cores=background(windows)["mean_cores"],
+        rps_rounds=rounds,
     )
 
 
 def background(windows: list[Window]) -> dict[str, float]:
     """How busy the machine was with other work while measuring (in cores)."""
-    seconds = sum(window.seconds for window in windows)
+    seconds = sum(w.seconds for w in windows)
     if not seconds:
         return {"mean_cores": 0.0, "max_cores": 0.0}
     return {
@@ -130,78 +121,66 @@ def background_warning(windows: list[Window], cpu_count: int) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Goal:
-    """A target of issue 7 for one row."""
-
-    text: str
-    value: Callable[[Row, dict[str, Row]], float | None]
-    passes: Callable[[float], bool]
+def _p99_vs_settings_get(row: Row, rows: dict[str, Row]) -> float | None:
+    base = rows.get("settings_get")
+    return row.p99_ms / base.p99_ms if base and base.p99_ms else None
 
 
 def _ratio(row: Row, rows: dict[str, Row]) -> float | None:
     return row.ratio_to_healthz
 
 
-def _p99_vs_settings(row: Row, rows: dict[str, Row]) -> float | None:
-    settings_get = rows.get("settings_get")
-    if settings_get is None or not settings_get.p99_ms:
-        return None
-    return row.p99_ms / settings_get.p99_ms
+def _at_least(limit: float) -> Callable[[float], bool]:
+    return lambda value: value >= limit
 
 
-GOALS: dict[str, Goal] = {
-    "profile_expert": Goal("ratio >= 0.20", _ratio, lambda value: value >= 0.20),
-    "directory_expert": Goal("ratio >= 0.10", _ratio, lambda value: value >= 0.10),
-    "directory_member": Goal("ratio >= 0.10", _ratio, lambda value: value >= 0.10),
-    "settings_get": Goal("ratio >= 0.10", _ratio, lambda value: value >= 0.10),
-    "settings_post": Goal("p99 <= 3x GET p99", _p99_vs_settings, lambda value: value <= 3.0),
+# The targets of issue 7, point 2: row key -> (text, measured value, passes).
+GOALS: dict[
+    str, tuple[str, Callable[[Row, dict[str, Row]], float | None], Callable[[float], bool]]
+] = {
+    "profile_expert": ("ratio >= 0.20", _ratio, _at_least(0.20)),
+    "directory_expert": ("ratio >= 0.10", _ratio, _at_least(0.10)),
+    "directory_member": ("ratio >= 0.10", _ratio, _at_least(0.10)),
+    "settings_get": ("ratio >= 0.10", _ratio, _at_least(0.10)),
+    "settings_post": ("p99 <= 3x GET p99", _p99_vs_settings_get, lambda value: value <= 3.0),
 }
 
 
 def judge(rows: list[Row]) -> None:
-    """Fill in ratios to /healthz and the PASS/MISS verdicts."""
+    """Fill in the ratios to /healthz and the PASS/MISS verdicts.
+
+    A row with wrong answers (or without the figure it is compared with) is INVALID: what it
+    measured is not the page the target is about.
+    """
     by_key = {row.key: row for row in rows}
     healthz = by_key.get(HEALTHZ)
     for row in rows:
-        row.ratio_to_healthz = row.rps / healthz.rps if healthz and healthz.rps else 0.0
+        if healthz and healthz.rps:
+            row.ratio_to_healthz = row.rps / healthz.rps
         if healthz and row.server_cpu_ms_per_request:
             row.cpu_ratio_to_healthz = (
                 healthz.server_cpu_ms_per_request / row.server_cpu_ms_per_request
             )
     for row in rows:
-        goal = GOALS.get(row.key)
-        if goal is None:
+        if row.key not in GOALS:
             continue
-        row.target = goal.text
-        value = goal.value(row, by_key)
-        row.target_value = value
+        row.target, measured, passes = GOALS[row.key]
+        row.target_value = value = measured(row, by_key)
         if row.unexpected_status or value is None:
-            row.verdict = "INVALID"  # wrong answers (or no base figure) prove nothing
+            row.verdict = "INVALID"
         else:
-            row.verdict = "PASS" if goal.passes(value) else "MISS"
+            row.verdict = "PASS" if passes(value) else "MISS"
 
 
-COLUMNS = (
-    ("URL as viewer", "<", 34),
-    ("req/s", ">", 8),
-    ("±%", ">", 3),
-    ("p50 ms", ">", 7),
-    ("p99 ms", ">", 7),
-    ("CPU ms/req", ">", 10),
-    ("db ms/req", ">", 9),
-    ("ratio", ">", 6),
-    ("bad", ">", 4),
-    ("target (issue 7)", "<", 18),
-    ("result", "<", 10),
-)
+HEADINGS = (
+    "URL as viewer", "req/s", "±%", "p50 ms", "p99 ms", "CPU ms/req", "db ms/req", "ratio", "bad",
+    "target (issue 7)", "result",
+)  # fmt: skip
+LINE = "{:<34}  {:>8}  {:>3}  {:>7}  {:>7}  {:>10}  {:>9}  {:>6}  {:>4}  {:<18}  {:<10}"
 
 
 def _cells(row: Row, backing: bool) -> list[str]:
-    result = ""
-    if row.verdict:
-        value = "" if row.target_value is None else f"{row.target_value:.2f} "
-        result = f"{value}{row.verdict}"
+    value = "" if row.target_value is None else f"{row.target_value:.2f} "
     return [
         row.label,
         f"{row.rps:.1f}",
@@ -212,117 +191,63 @@ def _cells(row: Row, backing: bool) -> list[str]:
         f"{row.backing_cpu_ms_per_request:.2f}" if backing else "-",
         f"{row.ratio_to_healthz:.3f}",
         str(row.unexpected_status + row.socket_errors),
-        row.target or "",
-        result,
+        row.target,
+        f"{value}{row.verdict}" if row.verdict else "",
     ]
 
 
 def table(rows: list[Row], *, backing: bool) -> str:
     """The report table; `backing`: whether database/cache processes were measured."""
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            f"{cell:{align}{width}}" for cell, (_, align, width) in zip(cells, COLUMNS, strict=True)
-        ).rstrip()
-
-    lines = [line([name for name, _, _ in COLUMNS])]
-    lines.append("-" * len(lines[0]))
-    lines += [line(_cells(row, backing)) for row in rows]
-    return "\n".join(lines)
+    heading = LINE.format(*HEADINGS).rstrip()
+    lines = [LINE.format(*_cells(row, backing)).rstrip() for row in rows]
+    return "\n".join([heading, "-" * len(heading), *lines])
 
 
 def summary(rows: list[Row]) -> str:
+    """E.g. "Targets met: 1 of 5. Not met: …"."""
     judged = [row for row in rows if row.verdict]
-    passed = sum(row.verdict == "PASS" for row in judged)
     missed = [row.label for row in judged if row.verdict != "PASS"]
-    text = f"Targets met: {passed} of {len(judged)}."
-    if missed:
-        text += " Not met: " + "; ".join(missed) + "."
-    return text
+    text = f"Targets met: {len(judged) - len(missed)} of {len(judged)}."
+    return text + (" Not met: " + "; ".join(missed) + "." if missed else "")
+
+
+def window_entry(window: Window) -> dict[str, Any]:
+    """A window for the JSON file: everything but its 1,000 quantiles."""
+    entry = {key: value for key, value in asdict(window).items() if key != "quantiles_ms"}
+    return entry | {
+        "rps": window.rps,
+        "background_cpu_cores": window.other_cpu_cores,
+        "p50_ms": window.quantiles_ms[QUANTILE_STEPS // 2 - 1],
+        "p99_ms": window.quantiles_ms[QUANTILE_STEPS * 99 // 100 - 1],
+    }
 
 
 def write(
     *, rows: list[Row], windows: list[Window], meta: dict[str, Any], json_path: Path, csv_path: Path
 ) -> None:
+    """The JSON report (everything) and the CSV (one line per row, with the run's context)."""
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    results = []
-    for row in rows:
-        entry = asdict(row)
-        entry["spread_percent"] = row.spread_percent
-        results.append(entry)
-    document = {
-        **meta,
-        "results": results,
-        "windows": [
-            {key: value for key, value in asdict(window).items() if key != "quantiles_ms"}
-            | {
-                "rps": window.rps,
-                "background_cpu_cores": window.other_cpu_cores,
-                "p50_ms": window.quantiles_ms[QUANTILE_STEPS // 2 - 1],
-                "p99_ms": window.quantiles_ms[QUANTILE_STEPS * 99 // 100 - 1],
-            }
-            for window in windows
-        ],
-    }
+    results = [asdict(row) for row in rows]
+    document = {**meta, "results": results, "windows": [window_entry(w) for w in windows]}
     json_path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
 
-    fields = [
-        "key",
-        "label",
-        "method",
-        "path",
-        "requests",
-        "seconds",
-        "rps",
-        "rps_pooled",
-        "spread_percent",
-        "p50_ms",
-        "p99_ms",
-        "server_cpu_ms_per_request",
-        "server_cpu_utilisation",
-        "client_cpu_ms_per_request",
-        "backing_cpu_ms_per_request",
-        "ratio_to_healthz",
-        "cpu_ratio_to_healthz",
-        "unexpected_status",
-        "socket_errors",
-        "background_cpu_cores",
-        "target",
-        "target_value",
-        "verdict",
-        "cpu_count",
-        "database",
-        "redis",
-        "loader",
-        "workers",
-        "connections",
-        "rounds",
-        "duration_s",
-        "members",
-        "settings",
-    ]
+    options = meta["options"]
     context = {
         "cpu_count": meta["machine"]["cpu_count"],
         "database": meta["database"]["vendor"],
         "redis": meta["redis"],
         "loader": meta["loader"]["name"],
         "workers": meta["server"]["workers"],
-        "connections": meta["options"]["connections"],
-        "rounds": meta["options"]["rounds"],
-        "duration_s": meta["options"]["duration"],
-        "members": meta["options"]["members"],
+        "connections": options["connections"],
+        "rounds": options["rounds"],
+        "duration_s": options["duration"],
+        "members": options["members"],
         "settings": json.dumps(meta["environment"], sort_keys=True),
     }
+    columns = [f.name for f in fields(Row) if f.name != "rps_rounds"] + list(context)
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for entry in results:
-            writer.writerow(
-                {
-                    **{
-                        key: round(value, 4) if isinstance(value, float) else value
-                        for key, value in entry.items()
-                    },
-                    **context,
-                }
-            )
+            rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()}
+            writer.writerow(rounded | context)
