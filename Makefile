@@ -42,7 +42,7 @@ test-browser: setup
 
 # Template folders djade checks; widen to `templates` once every template is formatted
 # (and the djade hook's `files:` in .pre-commit-config.yaml with it).
-DJADE_DIRS ?= templates/customer_data/admin templates/admin
+DJADE_DIRS ?= templates
 DJANGO_TARGET := 6.1
 
 lint: setup
