@@ -124,7 +124,7 @@ def test_axe_owner_pages(viewer, demo_users, owner_with_data, audit) -> None:
     page.goto("/settings/privacy/")
     expect(page.get_by_role("table").first).to_be_visible()
     audit(page, "privacy tab")
-    page.get_by_role("link", name="So sieht ein Mitgestalter mein Profil").click()
+    page.get_by_role("link", name="So sehen Mitglieder ab Rang Mitgestalter mein Profil").click()
     expect(page).to_have_url(re.compile(r"/settings/privacy/preview/$"))
     audit(page, "privacy preview")
     page.goto("/settings/privacy/")
