@@ -47,7 +47,7 @@ def load_viewer(user):
 
 
 ROLE_USERS = {
-    # name: factory keyword arguments; mirrors the demo users of DESIGN.md §4
+    # name: factory keyword arguments; mirrors the demo users of `seed_demo`
     "member": {"rank": "neuling"},
     "regular": {"rank": "stammgast"},
     "expert": {"rank": "mitgestalter"},

@@ -1,9 +1,16 @@
 """Small helpers shared by several test modules."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from django.db import connection
 
 from customer_data.models import ENCRYPTED_FIELDS, CustomerData
+from tests.factories import CUSTOMER_NUMBER, FURTHER_INFO, MOBILE_NUMBER, CustomerDataFactory
 
+ROOT = Path(__file__).resolve().parents[1]
 RAW_COLUMNS = [*ENCRYPTED_FIELDS, "customer_number_bidx", "consent", "filled_count"]
 
 
@@ -24,22 +31,17 @@ def raw_row(user_id: int) -> dict[str, object] | None:
 def store_customer_data(
     user,
     *,
-    customer_number: str = "4711081512",
-    mobile_number: str = "+491701234567",
-    further_info: str = "Rückruf bitte ab 18 Uhr, Auftrag A-99172",
-):
-    """Give `user` consent and all three values, as the Profil tab would."""
-    from customer_data.services import save_consent_and_values
-
-    return save_consent_and_values(
-        user_id=user.pk,
-        by=user,
-        consent=True,
-        cleaned={
-            "customer_number": customer_number,
-            "mobile_number": mobile_number,
-            "further_info": further_info,
-        },
+    customer_number: str = CUSTOMER_NUMBER,
+    mobile_number: str = MOBILE_NUMBER,
+    further_info: str = FURTHER_INFO,
+) -> CustomerData:
+    """Give `user` consent and all three values, as the Profil tab would
+    (`CustomerDataFactory(user=user, full=True)` under another name)."""
+    return CustomerDataFactory(
+        user=user,
+        customer_number=customer_number,
+        mobile_number=mobile_number,
+        further_info=further_info,
     )
 
 
@@ -49,3 +51,34 @@ def rewrite_history(records, **values) -> int:
     from django.db.models import QuerySet
 
     return QuerySet.update(records, **values)
+
+
+def run_with_settings(code: str, **environ: str) -> str:
+    """Run Python `code` in a fresh process with the site's settings as the environment makes
+    them (not as this test run adjusts them), and return what it printed.
+
+    Only `environ` and placeholder keys count: no DJANGO_*, DATABASE_URL or REDIS_URL of the
+    caller, and no developer's .env.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="community.settings",
+        FIELD_ENCRYPTION_KEYS="x" * 43 + "=",
+        BLIND_INDEX_KEY="blind-index-key-for-the-probe-" + "y" * 32,
+        DJANGO_SECRET_KEY="probe-secret-key-" + "x" * 40,
+        COMMUNITY_SKIP_DOTENV="1",
+        **environ,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {code}"],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip().splitlines()[-1]

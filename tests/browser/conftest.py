@@ -1,8 +1,9 @@
 """Browser tests: pytest-playwright driving Debian's Chromium against pytest-django's live server.
 
 One browser for the whole session; one fresh context (cookies, storage) per viewer. Without
-/usr/bin/chromium (or $CHROMIUM_PATH) every test here is skipped, so `make test` stays green on
-machines without a browser; CI installs it (`apt-get install chromium`).
+/usr/bin/chromium (or $CHROMIUM_PATH) every test here fails in CI (where CI=true), so a missing
+browser cannot pass for a green run; on a developer's machine the tests are skipped instead, with
+a message saying how to install it (`apt-get install chromium`).
 """
 
 import os
@@ -24,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client, override_settings
-from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from tests.factories import PASSWORD
@@ -64,10 +65,21 @@ def _ranks_and_roles(request: pytest.FixtureRequest) -> None:
     importlib.import_module(SEED_MIGRATION).seed(django_apps, None)
 
 
+def running_in_ci() -> bool:
+    """CI services set CI=true."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        missing = (
+            f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) "
+            "or point CHROMIUM_PATH at one"
+        )
+        if running_in_ci():
+            pytest.fail(f"{missing}. In CI the browser tests must run.", pytrace=False)
+        pytest.skip(f"{missing}. Skipped outside CI; in CI (CI=true) this fails.")
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
@@ -93,7 +105,8 @@ def live_server(django_db_setup: None) -> Iterator[LiveServer]:
 
 @pytest.fixture(autouse=True)
 def _plain_http_cookies(settings: Any) -> None:
-    """No `__Host-`/Secure cookies on http://localhost (SE-01 tests those without a browser)."""
+    """No `__Host-`/Secure cookies on http://localhost (tests/security/test_headers_sessions.py
+    tests those without a browser)."""
     settings.SESSION_COOKIE_NAME, settings.SESSION_COOKIE_SECURE = "sessionid", False
     settings.CSRF_COOKIE_NAME, settings.CSRF_COOKIE_SECURE = "csrftoken", False
 
@@ -116,7 +129,7 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 @pytest.fixture
 def demo_users() -> dict[str, Any]:
-    """The demo members of DESIGN.md §4 (member, expert, team, ...), password PASSWORD."""
+    """The demo members of `seed_demo` (member, expert, team, ...), password PASSWORD."""
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     return {user.username: user for user in get_user_model()._default_manager.all()}
 
@@ -183,16 +196,26 @@ def screenshot(
 # --- Content-Security-Policy violations ---------------------------------------------------------
 
 # Runs before any page script in every document, and is not subject to the page's CSP.
+# Besides reporting each violation to Python, it keeps count on <html>: `data-csp-directives`
+# names the violations the page has seen, `data-csp-pending` how many of them Python has not
+# received yet; so a test waits for reports with Playwright's `expect`, not with a sleep.
 CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
+  const root = document.documentElement;
+  const directive = event.effectiveDirective || event.violatedDirective;
+  const count = (delta) => {
+    root.dataset.cspPending = Number(root.dataset.cspPending || 0) + delta;
+  };
+  root.dataset.cspDirectives = `${root.dataset.cspDirectives || ""} ${directive}`.trim();
+  count(+1);
   window.__reportCspViolation({
-    directive: event.effectiveDirective || event.violatedDirective,
+    directive: directive,
     blocked: event.blockedURI,
     source: event.sourceFile,
     line: event.lineNumber,
     sample: event.sample,
     page: document.location.pathname,
-  });
+  }).then(() => count(-1));
 }, true);
 """
 
@@ -201,6 +224,7 @@ class CspWatch:
     """Collects CSP violations of one page, from the DOM event and from the console."""
 
     def __init__(self, page: Page) -> None:
+        self.page = page
         self.violations: list[dict] = []
         self.console: list[str] = []
         page.expose_function("__reportCspViolation", self._on_violation)
@@ -213,6 +237,12 @@ class CspWatch:
     def _on_console(self, message: ConsoleMessage) -> None:
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
             self.console.append(message.text)
+
+    def settle(self) -> None:
+        """Wait until every violation the current page has seen has reached Python."""
+        expect(self.page.locator("html")).not_to_have_attribute(
+            "data-csp-pending", re.compile(r"^[1-9]")
+        )
 
     def clear(self) -> None:
         self.violations.clear()

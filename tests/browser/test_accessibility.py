@@ -12,10 +12,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from customer_data.services import save_consent_and_values
 from tests.browser.conftest import BROWSER_DB, ROOT
-from tests.factories import PASSWORD
-from tests.helpers import store_customer_data
+from tests.factories import CUSTOMER_NUMBER, PASSWORD, TYPED, VALUES, CustomerDataFactory
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 
@@ -71,7 +69,7 @@ def audit(axe_source: str) -> Callable[[Page, str], None]:
 def owner_with_data(demo_users):
     """member (Mia Mitglied) with all three values stored (test fixtures only)."""
     owner = demo_users["member"]
-    store_customer_data(owner)
+    CustomerDataFactory(user=owner, full=True)
     return owner
 
 
@@ -201,16 +199,8 @@ def test_switch_announces_name_role_and_state(viewer, demo_users) -> None:
 @pytest.mark.parametrize(("percent", "filled"), [(0, 0), (33, 1), (67, 2), (100, 3)])
 def test_ring_announces_name_role_and_value(viewer, demo_users, percent, filled) -> None:
     owner = demo_users["member"]
-    values = {
-        "customer_number": "4711081512",
-        "mobile_number": "+491701234567",
-        "further_info": "Rückruf ab 18 Uhr",
-    }
     if filled:
-        cleaned = {
-            name: value if i < filled else "" for i, (name, value) in enumerate(values.items())
-        }
-        save_consent_and_values(user_id=owner.pk, by=owner, consent=True, cleaned=cleaned)
+        CustomerDataFactory(user=owner, **dict(list(VALUES.items())[:filled]))
     page = viewer(owner)
     page.goto("/settings/profile/")
     meter = page.locator("main .fill-ring")
@@ -329,7 +319,7 @@ def test_profile_tab_by_keyboard_only(viewer, demo_users) -> None:
     expect(page.locator("[name=customer-customer_number]")).to_be_focused()
     page.keyboard.type("12ab")  # wrong: letters
     page.keyboard.press("Tab")
-    page.keyboard.type("0170 1234567")
+    page.keyboard.type(TYPED["mobile_number"])
     with page.expect_navigation():
         page.keyboard.press("Enter")  # submits the form
     # After the error the first invalid field has the focus and announces its error.
@@ -338,7 +328,7 @@ def test_profile_tab_by_keyboard_only(viewer, demo_users) -> None:
     expect(number).to_have_attribute("aria-invalid", "true")
     expect(number).to_have_accessible_description(re.compile("nur Ziffern"))
     page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type("4711081512")
+    page.keyboard.type(CUSTOMER_NUMBER)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page.locator("main .fill-ring__text")).to_have_text("67 % Profildaten ausgefüllt")

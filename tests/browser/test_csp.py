@@ -1,4 +1,4 @@
-"""HD-03: zero Content-Security-Policy violations in Chromium, the admin included.
+"""Zero Content-Security-Policy violations in Chromium, the admin included.
 
 The page's own CSP header (Django's ContentSecurityPolicyMiddleware, nonces) is enforced by the
 browser; violations are caught two ways: a `securitypolicyviolation` listener installed by an
@@ -13,9 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from customer_data.models import CustomerData
-from customer_data.services import save_consent_and_values
 from tests.browser.conftest import BROWSER_DB, CspWatch
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, CustomerDataFactory
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 
@@ -38,11 +37,12 @@ class Watched:
         assert re.search(r"script-src [^;]*'nonce-", policy), (path, policy)
         assert "unsafe-inline" not in policy, (path, policy)
         self.page.wait_for_load_state("load")
+        self.csp.settle()
         self.visited.append(path)
 
     def assert_clean(self) -> None:
-        # Give late reports (e.g. after scripts ran) a moment to arrive over the binding.
-        self.page.wait_for_timeout(100)
+        # Reports of violations after the load (e.g. by scripts) arrive over the binding.
+        self.csp.settle()
         assert self.visited
         report = f"CSP violations on {self.visited}:\n{self.csp.report()}"
         assert not self.csp.violations, report
@@ -60,34 +60,28 @@ def watched(viewer):
 
 @pytest.fixture
 def owner_data(demo_users) -> CustomerData:
-    owner = demo_users["member"]
-    return save_consent_and_values(
-        user_id=owner.pk,
-        by=owner,
-        consent=True,
-        cleaned={
-            "customer_number": "4711081512",
-            "mobile_number": "+491701234567",
-            "further_info": "Rückruf bitte ab 18 Uhr, Auftrag A-99172",
-        },
-    )
+    return CustomerDataFactory(user=demo_users["member"], full=True)
 
 
 def test_the_watch_catches_a_violation(watched, demo_users) -> None:
     """Control: an inline style and a foreign image are reported, so zero below means zero."""
     page = watched(demo_users["member"])
     page.visit("/")
-    page.page.evaluate(
-        """() => {
-          const style = document.createElement("style");
-          style.textContent = "body { color: red; }";
-          document.head.append(style);
-          const img = document.createElement("img");
-          img.src = "https://example.invalid/pixel.png";
-          document.body.append(img);
-        }"""
-    )
-    page.page.wait_for_timeout(200)
+    with page.page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        page.page.evaluate(
+            """() => {
+              const style = document.createElement("style");
+              style.textContent = "body { color: red; }";
+              document.head.append(style);
+              const img = document.createElement("img");
+              img.src = "https://example.invalid/pixel.png";
+              document.body.append(img);
+            }"""
+        )
+    html = page.page.locator("html")
+    for directive in ("style-src-elem", "img-src"):
+        expect(html).to_have_attribute("data-csp-directives", re.compile(rf"\b{directive}\b"))
+    page.csp.settle()
     directives = {v["directive"] for v in page.csp.violations}
     assert {"style-src-elem", "img-src"} <= directives, page.csp.report()
     assert page.csp.console

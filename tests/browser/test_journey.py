@@ -1,4 +1,6 @@
-"""The member journey of issue 6 in a real browser (DESIGN.md §1), with screenshots.
+"""The member journey in a real browser, with screenshots: log in, open the avatar menu (mouse,
+keyboard, touch), switch consent on, fill the three fields and watch the ring, see what others
+see, switch consent off again; and the Profil tab without JavaScript.
 
 Full-page screenshots of the main states go to test-artifacts/screenshots/; viewport-sized ones
 for the README go to test-artifacts/screenshots/readme/ (copied by hand to docs/screenshots/).
@@ -11,13 +13,14 @@ from playwright.sync_api import Page, expect
 
 from customer_data.models import CustomerData
 from tests.browser.conftest import BROWSER_DB, PHONE, login, screenshot
+from tests.factories import CUSTOMER_NUMBER, FURTHER_INFO, MOBILE_NUMBER_SHOWN, TYPED
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 
-# Test fixtures only: fake values, typed the way a member would type them.
-NUMBER, NUMBER_STORED = "4711 0815-12", "4711081512"
-MOBILE, MOBILE_SHOWN = "0170 1234567", "0170 1234567"
-INFO = "Rückruf bitte ab 18 Uhr, Auftrag A-99172"
+# The sample values as a member types them, and as the pages show them after saving.
+NUMBER, NUMBER_STORED = TYPED["customer_number"], CUSTOMER_NUMBER
+MOBILE, MOBILE_SHOWN = TYPED["mobile_number"], MOBILE_NUMBER_SHOWN
+INFO = FURTHER_INFO
 RING_TEXT = re.compile(r"^\s*(\d+) % Profildaten ausgefüllt\s*$")
 
 

@@ -1,12 +1,9 @@
 """The settings module reads its configuration from the environment."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import run_with_settings
+
 PROBE = (
     "import json, django; from django.conf import settings; django.setup(); print(json.dumps({"
     "'engine': settings.DATABASES['default']['ENGINE'],"
@@ -22,28 +19,7 @@ PROBE = (
 
 
 def read_settings(**environ: str) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="community.settings",
-        FIELD_ENCRYPTION_KEYS="x" * 43 + "=",
-        BLIND_INDEX_KEY="blind-index-key-for-the-probe-" + "y" * 32,
-        DJANGO_SECRET_KEY="probe-secret-key-" + "x" * 40,
-        COMMUNITY_SKIP_DOTENV="1",  # only these variables count, not a developer's .env
-        **environ,
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {PROBE}"],
-        env=env,
-        cwd="/",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(run_with_settings(PROBE, **environ))
 
 
 def test_default_is_sqlite_with_local_memory_cache_and_database_sessions():

@@ -1,4 +1,4 @@
-"""Encryption at rest, key rotation, the blind index and the start-up key check (EN-01..06)."""
+"""Encryption at rest, key rotation, the blind index and the start-up key check."""
 
 import io
 import os
@@ -17,34 +17,24 @@ from customer_data.crypto import DecryptionError, check_keys
 from customer_data.forms import CustomerDataForm
 from customer_data.models import ENCRYPTED_FIELDS, CustomerData
 from customer_data.services import erase_customer_data, save_consent_and_values
-from tests.factories import UserFactory
+from tests.factories import CUSTOMER_NUMBER, MOBILE_NUMBER, VALUES, CustomerDataFactory, UserFactory
 from tests.helpers import raw_row
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
-VALUES = {
-    "customer_number": "123456789012",
-    "mobile_number": "+491711234567",
-    "further_info": "Auftrag 4711\nab 18 Uhr erreichbar",
-}
-
-
-def store(user, **values: str) -> CustomerData:
-    return save_consent_and_values(user_id=user.pk, by=user, consent=True, cleaned=values)
-
 
 def new_key() -> str:
     return Fernet.generate_key().decode()
 
 
-# --- EN-01: the raw column is ciphertext ---
+# --- The raw column is ciphertext ---
 
 
 def test_every_encrypted_column_holds_a_fernet_token_and_never_the_plaintext():
     user = UserFactory()
-    store(user, **VALUES)
+    CustomerDataFactory(user=user, full=True)
 
     raw = raw_row(user.pk)
 
@@ -57,7 +47,7 @@ def test_every_encrypted_column_holds_a_fernet_token_and_never_the_plaintext():
 
 def test_the_model_reads_back_the_plaintext_it_stored():
     user = UserFactory()
-    store(user, **VALUES)
+    CustomerDataFactory(user=user, full=True)
 
     data = CustomerData.objects.get(user=user)
 
@@ -66,10 +56,10 @@ def test_the_model_reads_back_the_plaintext_it_stored():
 
 def test_saving_the_same_value_twice_gives_two_different_ciphertexts():
     user = UserFactory()
-    store(user, **VALUES)
+    CustomerDataFactory(user=user, full=True)
     first = raw_row(user.pk)
 
-    store(user, **VALUES)
+    CustomerDataFactory(user=user, full=True)
     second = raw_row(user.pk)
 
     for name in ENCRYPTED_FIELDS:
@@ -79,18 +69,18 @@ def test_saving_the_same_value_twice_gives_two_different_ciphertexts():
 
 def test_two_members_with_the_same_value_have_different_ciphertexts():
     one, two = UserFactory(), UserFactory()
-    store(one, customer_number="123456789")
-    store(two, customer_number="123456789")
+    CustomerDataFactory(user=one, customer_number=CUSTOMER_NUMBER)
+    CustomerDataFactory(user=two, customer_number=CUSTOMER_NUMBER)
 
     assert raw_row(one.pk)["customer_number"] != raw_row(two.pk)["customer_number"]
 
 
-# --- EN-02: a wrong key fails loudly ---
+# --- A wrong key fails loudly ---
 
 
 def test_reading_with_a_wrong_key_raises_instead_of_returning_ciphertext(settings):
     user = UserFactory()
-    store(user, **VALUES)
+    CustomerDataFactory(user=user, full=True)
     token = raw_row(user.pk)["customer_number"]
 
     settings.FIELD_ENCRYPTION_KEYS = [new_key()]
@@ -105,7 +95,7 @@ def test_reading_with_a_wrong_key_raises_instead_of_returning_ciphertext(setting
 
 def test_a_tampered_token_raises_decryption_error():
     user = UserFactory()
-    store(user, customer_number="123456789")
+    CustomerDataFactory(user=user, customer_number=CUSTOMER_NUMBER)
     token = raw_row(user.pk)["customer_number"]
     tampered = token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
 
@@ -128,7 +118,7 @@ def write_raw(user_id: int, column: str, value: str) -> None:
 @pytest.mark.parametrize("plaintext", ["123456789", "Rückruf ab 18 Uhr"], ids=["ascii", "umlaut"])
 def test_plaintext_left_in_a_column_fails_loudly_without_echoing_it(plaintext):
     user = UserFactory()
-    store(user, further_info="placeholder")
+    CustomerDataFactory(user=user, further_info="placeholder")
     write_raw(user.pk, "further_info", plaintext)
 
     with pytest.raises(DecryptionError) as read_error:
@@ -155,7 +145,7 @@ def test_a_row_without_encrypted_values_still_reads_with_a_wrong_key(settings):
     assert CustomerData.objects.get(user=user).customer_number is None
 
 
-# --- EN-03: rotation ---
+# --- Rotation ---
 
 
 def test_rotation_re_encrypts_every_row_so_the_old_key_can_be_dropped(settings):
@@ -163,9 +153,9 @@ def test_rotation_re_encrypts_every_row_so_the_old_key_can_be_dropped(settings):
     settings.FIELD_ENCRYPTION_KEYS = [old]
     users = [UserFactory() for _ in range(3)]
     for user in users:
-        store(user, **VALUES)
+        CustomerDataFactory(user=user, full=True)
     empty = UserFactory()
-    store(empty, mobile_number="+49228123456")
+    CustomerDataFactory(user=empty, mobile_number="+49228123456")
     before = {user.pk: raw_row(user.pk) for user in [*users, empty]}
 
     # Before rotation the new key alone cannot read what the old key wrote.
@@ -201,34 +191,34 @@ def test_rotation_re_encrypts_every_row_so_the_old_key_can_be_dropped(settings):
 
 def test_rotation_fails_loudly_on_a_token_no_key_can_read(settings):
     user = UserFactory()
-    store(user, customer_number="123456789")
+    CustomerDataFactory(user=user, customer_number=CUSTOMER_NUMBER)
     settings.FIELD_ENCRYPTION_KEYS = [new_key()]
 
     with pytest.raises(CommandError, match="lässt sich mit keinem Schlüssel"):
         call_command("rotate_field_keys", stdout=io.StringIO(), stderr=io.StringIO())
 
 
-# --- EN-04: the blind index ---
+# --- The blind index ---
 
 
 def test_the_normalised_customer_number_finds_the_row_through_the_blind_index():
     owner, other = UserFactory(), UserFactory()
-    form = CustomerDataForm(data={"consent": "on", "customer_number": "1234 5678-90/12"})
+    form = CustomerDataForm(data={"consent": "on", "customer_number": "4711 08/15-12"})
     assert form.is_valid()
     save_consent_and_values(user_id=owner.pk, by=owner, consent=True, cleaned=form.cleaned_data)
-    store(other, customer_number="999999999")
+    CustomerDataFactory(user=other, customer_number="999999999")
 
-    index = crypto.blind_index("123456789012")
+    index = crypto.blind_index(CUSTOMER_NUMBER)
     found = CustomerData.objects.filter(customer_number_bidx=index)
 
     assert [row.user_id for row in found] == [owner.pk]
     assert raw_row(owner.pk)["customer_number_bidx"] == index
-    assert "123456789012" not in index
+    assert CUSTOMER_NUMBER not in index
 
 
 def test_filtering_on_an_encrypted_field_raises_field_error():
     with pytest.raises(FieldError):
-        CustomerData.objects.filter(customer_number="123456789012")
+        CustomerData.objects.filter(customer_number=CUSTOMER_NUMBER)
     with pytest.raises(FieldError):
         CustomerData.objects.filter(mobile_number__icontains="171")
     with pytest.raises(FieldError):
@@ -237,8 +227,8 @@ def test_filtering_on_an_encrypted_field_raises_field_error():
 
 def test_isnull_is_the_one_lookup_an_encrypted_field_allows():
     with_number, without = UserFactory(), UserFactory()
-    store(with_number, customer_number="123456789")
-    store(without, mobile_number="+491711234567")
+    CustomerDataFactory(user=with_number, customer_number=CUSTOMER_NUMBER)
+    CustomerDataFactory(user=without, mobile_number=MOBILE_NUMBER)
 
     rows = CustomerData.objects.filter(customer_number__isnull=False)
 
@@ -247,10 +237,10 @@ def test_isnull_is_the_one_lookup_an_encrypted_field_allows():
 
 def test_the_blind_index_changes_with_the_value_and_is_null_after_erasure():
     user = UserFactory()
-    store(user, customer_number="123456789")
+    CustomerDataFactory(user=user, customer_number=CUSTOMER_NUMBER)
     first = raw_row(user.pk)["customer_number_bidx"]
 
-    store(user, customer_number="987654321")
+    CustomerDataFactory(user=user, customer_number="987654321")
     second = raw_row(user.pk)["customer_number_bidx"]
 
     assert first != second
@@ -265,17 +255,17 @@ def test_the_blind_index_changes_with_the_value_and_is_null_after_erasure():
 
 
 def test_the_blind_index_depends_on_its_own_key(settings):
-    before = crypto.blind_index("123456789")
+    before = crypto.blind_index(CUSTOMER_NUMBER)
     settings.BLIND_INDEX_KEY = "another-blind-index-key-for-this-test"
-    assert crypto.blind_index("123456789") != before
+    assert crypto.blind_index(CUSTOMER_NUMBER) != before
 
 
-# --- EN-05: empty is NULL ---
+# --- Empty is NULL ---
 
 
 def test_empty_input_is_stored_as_null_without_integrity_error():
     user = UserFactory()
-    store(user, customer_number="", mobile_number="", further_info="")
+    CustomerDataFactory(user=user, customer_number="", mobile_number="", further_info="")
 
     raw = raw_row(user.pk)
     assert {
@@ -296,7 +286,7 @@ def test_an_empty_string_assigned_on_the_model_is_stored_as_null():
     assert CustomerData.objects.get(user=user).filled_count == 0
 
 
-# --- EN-06: the start-up key check ---
+# --- The start-up key check ---
 
 
 @pytest.fixture
@@ -364,7 +354,7 @@ def test_encrypting_without_keys_fails_instead_of_storing_plaintext(settings):
     user = UserFactory()
 
     with pytest.raises(ImproperlyConfigured):
-        CustomerData.objects.create(user=user, consent=True, customer_number="123456789")
+        CustomerData.objects.create(user=user, consent=True, customer_number=CUSTOMER_NUMBER)
 
 
 def run_manage_check(**extra: str) -> subprocess.CompletedProcess:

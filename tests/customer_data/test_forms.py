@@ -1,10 +1,11 @@
-"""Validation of the customer-data form: each rule with its German message (IN-*)."""
+"""Validation of the customer-data form: each rule with its German message."""
 
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from customer_data.forms import CustomerDataForm
 from customer_data.models import CustomerData
+from tests.factories import MOBILE_NUMBER, MOBILE_NUMBER_SHOWN
 
 DIGITS_MESSAGE = (
     "Die Kundennummer darf nur Ziffern enthalten (Leerzeichen, Bindestriche "
@@ -133,10 +134,10 @@ def test_an_empty_phone_number_is_allowed_and_empty():
 
 def test_a_stored_phone_number_is_shown_in_a_readable_format(settings):
     version = settings.CONSENT_TEXT_VERSION
-    german = CustomerData(consent=True, consent_version=version, mobile_number="+491711234567")
+    german = CustomerData(consent=True, consent_version=version, mobile_number=MOBILE_NUMBER)
     austrian = CustomerData(consent=True, consent_version=version, mobile_number="+431234567")
 
-    assert CustomerDataForm.initial_from(german)["mobile_number"] == "0171 1234567"
+    assert CustomerDataForm.initial_from(german)["mobile_number"] == MOBILE_NUMBER_SHOWN
     assert CustomerDataForm.initial_from(austrian)["mobile_number"] == "+43 1 234567"
 
 

@@ -6,36 +6,32 @@ from django.core.management import call_command
 
 from customer_data import crypto
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
-from customer_data.services import record_access, save_consent_and_values
 from profiles.models import Profile
+from tests.factories import CUSTOMER_NUMBER, CustomerDataFactory, PersonalDataAccessFactory
 
 pytestmark = pytest.mark.django_db
-NUMBER = "4711081512"
 
 
 def test_rebuild_blind_index_after_the_key_changed(people, settings):
     owner = people["owner"]
-    save_consent_and_values(
-        user_id=owner.pk, by=owner, consent=True, cleaned={"customer_number": NUMBER}
-    )
+    CustomerDataFactory(user=owner, full=True)
     settings.BLIND_INDEX_KEY = "a-completely-new-index-key-" + "n" * 32
-    assert not CustomerData.objects.filter(customer_number_bidx=crypto.blind_index(NUMBER)).exists()
+    assert not CustomerData.objects.filter(
+        customer_number_bidx=crypto.blind_index(CUSTOMER_NUMBER)
+    ).exists()
     call_command("rebuild_blind_index", batch_size=1)
-    assert CustomerData.objects.get(customer_number_bidx=crypto.blind_index(NUMBER)).user == owner
+    assert (
+        CustomerData.objects.get(customer_number_bidx=crypto.blind_index(CUSTOMER_NUMBER)).user
+        == owner
+    )
 
 
 def test_deleting_an_account_removes_its_data_and_keeps_others_logs_honest(people):
     owner, team = people["owner"], people["team"]
-    save_consent_and_values(
-        user_id=owner.pk, by=owner, consent=True, cleaned={"customer_number": NUMBER}
-    )
-    save_consent_and_values(
-        user_id=team.pk, by=team, consent=True, cleaned={"customer_number": "1234567"}
-    )
-    record_access(viewer=team, subject_id=owner.pk, channel="profile", fields=["customer_number"])
-    seen_by_owner = record_access(
-        viewer=owner, subject_id=team.pk, channel="profile", fields=["customer_number"]
-    )
+    CustomerDataFactory(user=owner, full=True)
+    CustomerDataFactory(user=team, customer_number="1234567")
+    PersonalDataAccessFactory(viewer=team, subject=owner)
+    seen_by_owner = PersonalDataAccessFactory(viewer=owner, subject=team)
     owner.delete()
     assert not Profile.objects.filter(user_id=owner.pk).exists()
     assert not CustomerData.objects.filter(user_id=owner.pk).exists()

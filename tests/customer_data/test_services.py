@@ -1,4 +1,4 @@
-"""The write path: consent, storage, withdrawal and erasure, the access log (GD-01..04, GD-08)."""
+"""The write path: consent, storage, withdrawal and erasure, a new consent text, the access log."""
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -12,16 +12,11 @@ from customer_data.models import (
 )
 from customer_data.permissions import Visibility, shown_values
 from customer_data.services import erase_customer_data, record_access, save_consent_and_values
-from tests.factories import UserFactory
+from tests.factories import CUSTOMER_NUMBER, VALUES, CustomerDataFactory, UserFactory
 from tests.helpers import raw_row
 
 pytestmark = pytest.mark.django_db
 
-VALUES = {
-    "customer_number": "123456789012",
-    "mobile_number": "+491711234567",
-    "further_info": "Auftrag 4711, ab 18 Uhr erreichbar",
-}
 GRANTED = ConsentRecord.Action.GRANTED
 WITHDRAWN = ConsentRecord.Action.WITHDRAWN
 
@@ -50,7 +45,7 @@ def member():
 @pytest.fixture
 def stored(member):
     """A member who consented and stored all three values."""
-    consent_and_store(member, **VALUES)
+    CustomerDataFactory(user=member, full=True)
     return member
 
 
@@ -115,7 +110,7 @@ def test_without_consent_nothing_is_stored_even_when_values_are_passed(member):
 
 def test_the_database_refuses_contents_without_consent(member):
     with pytest.raises(IntegrityError), transaction.atomic():
-        CustomerData.objects.create(user=member, consent=False, customer_number="123456789")
+        CustomerData.objects.create(user=member, consent=False, customer_number=CUSTOMER_NUMBER)
 
 
 # --- Withdrawal ---
@@ -258,7 +253,7 @@ def test_erasing_twice_records_one_withdrawal(stored):
 
 def test_erasing_one_member_leaves_another_members_data_alone(stored):
     other = UserFactory()
-    consent_and_store(other, **VALUES)
+    CustomerDataFactory(user=other, full=True)
 
     erase_customer_data(user_id=stored.pk, by=stored)
 
@@ -301,7 +296,7 @@ def test_a_member_without_a_row_has_no_fill(member):
     assert data.fill_percentage == 0
 
 
-# --- A new consent text (GD-08) ---
+# --- A new consent text ---
 
 
 def test_consent_for_an_older_text_version_counts_as_absent(stored, settings):

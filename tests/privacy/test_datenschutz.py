@@ -10,14 +10,19 @@ from django.utils import timezone
 
 from customer_data import permissions
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
-from customer_data.services import record_access, save_consent_and_values
+from customer_data.services import save_consent_and_values
 from profiles.models import Profile
-from tests.helpers import rewrite_history, store_customer_data
+from tests.factories import (
+    CUSTOMER_NUMBER,
+    FURTHER_INFO,
+    MOBILE_NUMBER,
+    CustomerDataFactory,
+    PersonalDataAccessFactory,
+)
+from tests.visibility.conftest import leaks
 
 pytestmark = pytest.mark.django_db
 
-NUMBER = "4711081512"
-INFO = "Störung 8812, erreichbar ab 18 Uhr"
 PRIVACY = "/settings/privacy/"
 EXPORT = "/settings/privacy/export/"
 ERASE = "/settings/privacy/erase/"
@@ -27,7 +32,7 @@ PREVIEW = "/settings/privacy/preview/"
 @pytest.fixture
 def owner(people):
     user = people["owner"]
-    store_customer_data(user, customer_number=NUMBER, further_info=INFO)
+    CustomerDataFactory(user=user, full=True)
     return user
 
 
@@ -36,15 +41,10 @@ def test_access_log_shows_who_with_role_when_and_where_newest_first(owner, peopl
     Profile.objects.filter(user=people["cm"]).update(display_name="Clara Community")
     people["team"].refresh_from_db()
     people["cm"].refresh_from_db()
-    older = record_access(
-        viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
+    PersonalDataAccessFactory(
+        viewer=people["team"], subject=owner, at=timezone.now() - timedelta(days=2)
     )
-    rewrite_history(
-        PersonalDataAccess.objects.filter(pk=older.pk), at=timezone.now() - timedelta(days=2)
-    )
-    record_access(
-        viewer=people["cm"], subject_id=owner.pk, channel="admin", fields=["mobile_number"]
-    )
+    PersonalDataAccessFactory(viewer=people["cm"], subject=owner, via_admin=True)
     text = login(owner).get(PRIVACY).text
     assert "Wer hat meine Kundendaten gesehen?" in text
     assert text.index("Clara Community") < text.index("Tom vom Team")
@@ -52,15 +52,15 @@ def test_access_log_shows_who_with_role_when_and_where_newest_first(owner, peopl
     assert "Telekom hilft Team" in text
     assert "Verwaltung" in text
     assert "Profilseite" in text
-    assert NUMBER not in text
+    assert leaks(text) == []
 
 
 def test_access_log_times_are_shown_in_the_members_time_zone(owner, people, login):
-    access = record_access(
-        viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
+    PersonalDataAccessFactory(
+        viewer=people["team"],
+        subject=owner,
+        at=timezone.datetime(2026, 7, 1, 12, 0, tzinfo=timezone.UTC),
     )
-    when = timezone.datetime(2026, 7, 1, 12, 0, tzinfo=timezone.UTC)
-    rewrite_history(PersonalDataAccess.objects.filter(pk=access.pk), at=when)
     client = login(owner)
     assert "14:00" in client.get(PRIVACY).text  # Europe/Berlin, summer time
     Profile.objects.filter(user=owner).update(time_zone="America/New_York")
@@ -68,13 +68,7 @@ def test_access_log_times_are_shown_in_the_members_time_zone(owner, people, logi
 
 
 def test_access_log_is_paginated(owner, people, login):
-    for _ in range(25):
-        record_access(
-            viewer=people["team"],
-            subject_id=owner.pk,
-            channel="profile",
-            fields=["customer_number"],
-        )
+    PersonalDataAccessFactory.create_batch(25, viewer=people["team"], subject=owner)
     client = login(owner)
     first = client.get(PRIVACY).text
     assert "Seite 1 von 2" in first
@@ -86,12 +80,7 @@ def test_access_log_is_paginated(owner, people, login):
 
 
 def test_access_log_shows_only_my_own_rows(owner, people, login):
-    record_access(
-        viewer=people["team"],
-        subject_id=people["member"].pk,
-        channel="profile",
-        fields=["customer_number"],
-    )
+    PersonalDataAccessFactory(viewer=people["team"], subject=people["member"])
     assert "Bisher hat niemand außer Ihnen" in login(owner).get(PRIVACY).text
 
 
@@ -168,8 +157,8 @@ EXPORT_SCHEMA = {
 
 
 def test_export_is_valid_json_with_everything_about_me(owner, people, login):
-    record_access(
-        viewer=people["cm"], subject_id=owner.pk, channel="admin", fields=["further_info"]
+    PersonalDataAccessFactory(
+        viewer=people["cm"], subject=owner, via_admin=True, fields=["further_info"]
     )
     response = login(owner).post(EXPORT)
     assert response.status_code == 200
@@ -179,9 +168,9 @@ def test_export_is_valid_json_with_everything_about_me(owner, people, login):
     payload = json.loads(response.content)
     jsonschema.validate(payload, EXPORT_SCHEMA)
     assert payload["member"]["username"] == "owner"
-    assert payload["customer_data"]["customer_number"] == NUMBER
-    assert payload["customer_data"]["mobile_number"] == "+491701234567"
-    assert payload["customer_data"]["further_info"] == INFO
+    assert payload["customer_data"]["customer_number"] == CUSTOMER_NUMBER
+    assert payload["customer_data"]["mobile_number"] == MOBILE_NUMBER
+    assert payload["customer_data"]["further_info"] == FURTHER_INFO
     assert [r["action"] for r in payload["consent_history"]] == ["granted"]
     assert payload["access_log"][0]["viewer_roles"] == ["community-management"]
     assert payload["access_log"][0]["fields"] == ["further_info"]
@@ -197,7 +186,7 @@ def test_export_is_always_my_own_data(owner, people, login):
     response = login(people["team"]).post(EXPORT, {"username": "owner", "user": owner.pk})
     payload = json.loads(response.content)
     assert payload["member"]["username"] == "team"
-    assert NUMBER not in response.content.decode()
+    assert leaks(response.content.decode()) == []
 
 
 def test_export_needs_login_post_and_csrf(owner, people):
@@ -259,8 +248,8 @@ def test_preview_shows_my_profile_as_a_mitgestalter_sees_it(owner, login):
     assert response.status_code == 200
     assert "So sehen Mitglieder ab Rang Mitgestalter dein Profil" in response.text
     assert "100 % Profildaten ausgefüllt" in response.text
-    for value in (NUMBER, "1701234567", "0170 1234567", "Störung 8812", "gAAAAA"):
-        assert value not in response.text
+    assert leaks(response.text) == []
+    assert "Rückruf" not in response.text
     assert not PersonalDataAccess.objects.exists()
 
 

@@ -10,17 +10,16 @@ from django.utils import timezone
 from customer_data import retention
 from customer_data.models import ConsentRecord, CustomerData
 from customer_data.retention import purge_stale_customer_data
-from customer_data.services import erase_customer_data, save_consent_and_values
-from tests.factories import UserFactory
+from customer_data.services import erase_customer_data
+from tests.factories import CUSTOMER_NUMBER, CustomerDataFactory, UserFactory
 
+# What the member saves while the purge runs: other values than the stale ones.
 FRESH = {"customer_number": "99887766", "mobile_number": "+491701112233", "further_info": "neu"}
 
 
-def store(user, **values):
-    cleaned = {"customer_number": "4711081512", "mobile_number": "", "further_info": ""}
-    return save_consent_and_values(
-        user_id=user.pk, by=user, consent=True, cleaned={**cleaned, **values}
-    )
+def store(user, **values) -> CustomerData:
+    """The sample customer number alone, or `values` (as a save of the Profil tab)."""
+    return CustomerDataFactory(user=user, **({"customer_number": CUSTOMER_NUMBER} | values))
 
 
 def make_stale(user) -> None:

@@ -9,23 +9,15 @@ from django.utils import timezone
 
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
 from customer_data.retention import purge_stale_customer_data
-from customer_data.services import record_access, save_consent_and_values
-from tests.helpers import rewrite_history
+from customer_data.services import save_consent_and_values
+from tests.factories import CUSTOMER_NUMBER, CustomerDataFactory, PersonalDataAccessFactory
 
 pytestmark = pytest.mark.django_db
 
-NUMBER = "4711081512"
 
-
-def store(user, **values):
-    cleaned = {
-        "customer_number": NUMBER,
-        "mobile_number": "+491701234567",
-        "further_info": "Auftrag 77",
-    }
-    return save_consent_and_values(
-        user_id=user.pk, by=user, consent=True, cleaned={**cleaned, **values}
-    )
+def store(user, **values) -> CustomerData:
+    """All three sample values, with `values` instead of some."""
+    return CustomerDataFactory(user=user, full=True, **values)
 
 
 def age(data: CustomerData, days: int) -> None:
@@ -48,7 +40,7 @@ def test_purge_erases_data_unchanged_past_retention_and_records_why(people, sett
         None,
         0,
     )
-    assert fresh.customer_number == NUMBER
+    assert fresh.customer_number == CUSTOMER_NUMBER
     record = ConsentRecord.objects.filter(user=people["owner"]).first()
     assert (record.action, record.reason, record.by) == ("withdrawn", "retention", None)
     assert not ConsentRecord.objects.filter(user=people["member"], action="withdrawn").exists()
@@ -66,15 +58,10 @@ def test_purge_by_time_travel_into_the_future(people, settings):
 def test_purge_deletes_old_access_log_rows_only(people, settings):
     settings.ACCESS_LOG_RETENTION_DAYS = 365
     owner = people["owner"]
-    old = record_access(
-        viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
+    PersonalDataAccessFactory(
+        viewer=people["team"], subject=owner, at=timezone.now() - timedelta(days=366)
     )
-    rewrite_history(
-        PersonalDataAccess.objects.filter(pk=old.pk), at=timezone.now() - timedelta(days=366)
-    )
-    recent = record_access(
-        viewer=people["team"], subject_id=owner.pk, channel="profile", fields=["customer_number"]
-    )
+    recent = PersonalDataAccessFactory(viewer=people["team"], subject=owner)
     assert purge_stale_customer_data().access_rows == 1
     assert list(PersonalDataAccess.objects.values_list("pk", flat=True)) == [recent.pk]
 
@@ -85,7 +72,7 @@ def test_purge_command_reports_counts(people, settings, capsys):
     call_command("purge_stale_customer_data")
     out = capsys.readouterr().out
     assert "1 Kundendaten nach Speicherfrist" in out
-    assert NUMBER not in out
+    assert CUSTOMER_NUMBER not in out
 
 
 def test_profile_tab_reminds_when_further_info_is_old(people, login, settings):
@@ -111,21 +98,20 @@ def test_further_info_age_resets_only_when_it_changes(people):
 
 class TestConsentTextVersion:
     @pytest.fixture
-    def outdated(self, people, settings):
-        data = store(people["owner"])
-        settings.CONSENT_TEXT_VERSION = "2027-01"
-        return data
+    def outdated(self, people):
+        """All three values, consented to under a consent text no longer in force."""
+        return CustomerDataFactory(user=people["owner"], outdated_consent=True)
 
     def test_old_consent_counts_as_absent_on_the_profile_tab(self, outdated, people, login):
         text = login(people["owner"]).get("/settings/profile/").text
         assert "0 % Profildaten ausgefüllt" in text
         fields_tag = re.search(r"<div[^>]*data-consent-fields[^>]*>", text).group(0)
         assert " hidden" in fields_tag
-        assert NUMBER not in text
+        assert CUSTOMER_NUMBER not in text
 
     def test_staff_see_nothing_and_ring_reads_zero(self, outdated, people, login):
         text = login(people["team"]).get("/members/owner/").text
-        assert NUMBER not in text
+        assert CUSTOMER_NUMBER not in text
         assert "0 % Profildaten ausgefüllt" in text
         assert not PersonalDataAccess.objects.exists()
         assert "0 % Profildaten" in login(people["expert"]).get("/members/owner/").text
@@ -137,7 +123,7 @@ class TestConsentTextVersion:
         )
 
     def test_new_consent_is_recorded_for_the_new_version_and_old_values_do_not_carry_over(
-        self, outdated, people
+        self, outdated, people, settings
     ):
         owner = people["owner"]
         data = save_consent_and_values(
@@ -147,7 +133,10 @@ class TestConsentTextVersion:
         assert data.customer_number is None
         assert data.fill_percentage == 33
         grant = ConsentRecord.objects.filter(user=owner).first()
-        assert (grant.action, grant.consent_text_version) == ("granted", "2027-01")
+        assert (grant.action, grant.consent_text_version) == (
+            "granted",
+            settings.CONSENT_TEXT_VERSION,
+        )
 
     def test_purge_erases_outdated_consents_after_the_grace_period(
         self, outdated, people, settings
@@ -171,4 +160,4 @@ class TestConsentTextVersion:
         settings.CONSENT_TEXT_EFFECTIVE_DATE = date(2020, 1, 1)
         assert purge_stale_customer_data().outdated_consent == 0
         data.refresh_from_db()
-        assert data.customer_number == NUMBER
+        assert data.customer_number == CUSTOMER_NUMBER

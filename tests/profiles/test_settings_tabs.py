@@ -12,11 +12,20 @@ from customer_data.models import (
     ENCRYPTED_FIELDS,
     ConsentRecord,
     CustomerData,
-    PersonalDataAccess,
 )
-from customer_data.services import record_access, save_consent_and_values
 from profiles.models import Profile
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import (
+    CUSTOMER_NUMBER,
+    FURTHER_INFO,
+    MOBILE_NUMBER_SHOWN,
+    PASSWORD,
+    TYPED,
+    VALUES,
+    ConsentRecordFactory,
+    CustomerDataFactory,
+    PersonalDataAccessFactory,
+    UserFactory,
+)
 from tests.helpers import raw_row
 
 pytestmark = pytest.mark.django_db
@@ -29,16 +38,6 @@ TABS = {
 TAB_LABELS = {"profile": "Profil", "preferences": "Einstellungen", "privacy": "Datenschutz"}
 PROFILE_URL = TABS["profile"]
 
-VALUES = {
-    "customer_number": "123456789012",
-    "mobile_number": "+491711234567",
-    "further_info": "Auftrag 4711\nab 18 Uhr erreichbar",
-}
-TYPED = {
-    "customer-customer_number": "1234 5678-9012",
-    "customer-mobile_number": "0171 1234567",
-    "customer-further_info": "Auftrag 4711\r\nab 18 Uhr erreichbar",
-}
 SAVED = "Ihre Einstellungen wurden gespeichert."
 ERASED = "Gespeichert. Ihre Kundendaten wurden gelöscht."
 
@@ -49,17 +48,13 @@ def profile_post(consent: bool = True, **fields: str) -> dict[str, str]:
         "profile-display_name": "Olga Owner",
         "profile-about": "Ich mag Glasfaser.",
         "profile-location": "Bonn",
-        **TYPED,
+        **{f"customer-{name}": value for name, value in TYPED.items()},
         "confirm_withdrawal": "",
     }
     if consent:
         data["customer-consent"] = "on"
     data.update(fields)
     return data
-
-
-def store(user, **values: str) -> CustomerData:
-    return save_consent_and_values(user_id=user.pk, by=user, consent=True, cleaned=values)
 
 
 def nothing_stored(user) -> bool:
@@ -190,9 +185,9 @@ def test_saving_the_profile_tab_stores_everything_and_redirects_to_it(owner, own
 
     assert SAVED in page.text
     assert "100 % Profildaten ausgefüllt" in page.text
-    assert 'value="123456789012"' in page.text
-    assert 'value="0171 1234567"' in page.text
-    assert "Auftrag 4711\nab 18 Uhr erreichbar</textarea>" in page.text
+    assert f'value="{CUSTOMER_NUMBER}"' in page.text
+    assert f'value="{MOBILE_NUMBER_SHOWN}"' in page.text
+    assert f"{FURTHER_INFO}</textarea>" in page.text
     assert "checked" in tag(page.text, 'role="switch"')
     assert not re.search(r"\bhidden\b", tag(page.text, "data-consent-fields"))
     assert SAVED not in owner_client.get(PROFILE_URL).text
@@ -231,7 +226,7 @@ def test_without_the_switch_nothing_posted_for_the_fields_is_stored(owner, owner
 def test_the_ring_shows_how_many_of_the_three_fields_are_stored(
     owner, owner_client, values, percent, filled
 ):
-    store(owner, **values)
+    CustomerDataFactory(user=owner, **values)
 
     for url in (PROFILE_URL, TABS["privacy"]):
         html = owner_client.get(url).text
@@ -258,21 +253,20 @@ def test_the_four_ring_states_look_different(owner, owner_client):
         {"further_info": "x", "mobile_number": "+49228123456"},
         VALUES,
     ):
-        store(owner, **values)
+        CustomerDataFactory(user=owner, **values)
         ring = tag(owner_client.get(PROFILE_URL).text, 'role="meter"')
         classes.add(re.search(r'class="([^"]*)"', ring).group(1))
 
     assert len(classes) == 4
 
 
-def test_an_outdated_consent_reads_as_zero_and_shows_no_values(owner, owner_client, settings):
-    store(owner, **VALUES)
-    settings.CONSENT_TEXT_VERSION = "2099-01"
+def test_an_outdated_consent_reads_as_zero_and_shows_no_values(owner, owner_client):
+    CustomerDataFactory(user=owner, outdated_consent=True)
 
     html = owner_client.get(PROFILE_URL).text
 
     assert "0 % Profildaten ausgefüllt" in html
-    assert "123456789012" not in html
+    assert CUSTOMER_NUMBER not in html
     assert "checked" not in tag(html, 'role="switch"')
 
 
@@ -280,7 +274,7 @@ def test_an_outdated_consent_reads_as_zero_and_shows_no_values(owner, owner_clie
 
 
 def test_switching_off_without_confirmation_warns_and_stores_nothing(owner, owner_client):
-    store(owner, **VALUES)
+    CustomerDataFactory(user=owner, full=True)
     before = raw_row(owner.pk)
 
     response = owner_client.post(
@@ -299,7 +293,7 @@ def test_switching_off_without_confirmation_warns_and_stores_nothing(owner, owne
 
 
 def test_the_warning_is_hidden_until_the_switch_is_turned_off(owner, owner_client):
-    store(owner, **VALUES)
+    CustomerDataFactory(user=owner, full=True)
 
     html = owner_client.get(PROFILE_URL).text
 
@@ -308,7 +302,7 @@ def test_the_warning_is_hidden_until_the_switch_is_turned_off(owner, owner_clien
 
 
 def test_switching_off_with_confirmation_erases_and_records_the_withdrawal(owner, owner_client):
-    stamp = store(owner, **VALUES).stamp
+    stamp = CustomerDataFactory(user=owner, full=True).stamp
 
     response = owner_client.post(
         PROFILE_URL, profile_post(consent=False, confirm_withdrawal=stamp), follow=True
@@ -326,14 +320,14 @@ def test_switching_off_with_confirmation_erases_and_records_the_withdrawal(owner
         "filled_count": 0,
     }
     assert ConsentRecord.objects.filter(user=owner, action="withdrawn").count() == 1
-    assert "123456789012" not in response.text
+    assert CUSTOMER_NUMBER not in response.text
 
 
 def test_a_withdrawal_confirmed_in_one_tab_does_not_erase_what_another_tab_saved_since(
     owner, owner_client
 ):
     # Tab 1 shows the stored data and its warning; tab 2 then saves new data.
-    seen = store(owner, **VALUES).stamp
+    seen = CustomerDataFactory(user=owner, full=True).stamp
     tab2 = owner_client.post(PROFILE_URL, profile_post(**{"customer-further_info": "Neu"}))
     assert tab2.status_code == 302
     after_tab2 = raw_row(owner.pk)
@@ -356,7 +350,7 @@ def test_a_withdrawal_confirmed_in_one_tab_does_not_erase_what_another_tab_saved
 
 
 def test_withdrawing_consent_with_nothing_stored_needs_no_confirmation(owner, owner_client):
-    store(owner, customer_number="", mobile_number="", further_info="")
+    CustomerDataFactory(user=owner)  # consent, nothing stored
 
     response = owner_client.post(PROFILE_URL, profile_post(consent=False))
 
@@ -365,7 +359,7 @@ def test_withdrawing_consent_with_nothing_stored_needs_no_confirmation(owner, ow
 
 
 def test_an_over_long_input_is_not_echoed_back_whole(owner, owner_client, settings):
-    store(owner, **VALUES)
+    CustomerDataFactory(user=owner, full=True)
     huge = "x" * 2_000_000
 
     response = owner_client.post(PROFILE_URL, profile_post(**{"customer-further_info": huge}))
@@ -380,7 +374,7 @@ def test_an_over_long_input_is_not_echoed_back_whole(owner, owner_client, settin
 
 
 def test_a_switch_posted_as_false_still_needs_the_confirmation(owner, owner_client):
-    store(owner, **VALUES)
+    CustomerDataFactory(user=owner, full=True)
     before = raw_row(owner.pk)
 
     response = owner_client.post(PROFILE_URL, profile_post(**{"customer-consent": "false"}))
@@ -422,6 +416,18 @@ def test_an_invalid_post_stores_nothing_and_keeps_what_was_typed(owner, owner_cl
     assert "checked" in tag(response.text, 'role="switch"')
 
 
+def test_line_breaks_typed_into_further_info_come_back_as_typed(owner, owner_client):
+    owner_client.post(
+        PROFILE_URL,
+        profile_post(**{"customer-further_info": "Auftrag A-99172\r\nab 18 Uhr erreichbar"}),
+    )
+
+    assert CustomerData.objects.get(user=owner).further_info == (
+        "Auftrag A-99172\nab 18 Uhr erreichbar"
+    )
+    assert "Auftrag A-99172\nab 18 Uhr erreichbar</textarea>" in owner_client.get(PROFILE_URL).text
+
+
 def test_an_invalid_profile_field_stores_no_customer_data_either(owner, owner_client):
     response = owner_client.post(PROFILE_URL, profile_post(**{"profile-display_name": "  "}))
 
@@ -431,7 +437,7 @@ def test_an_invalid_profile_field_stores_no_customer_data_either(owner, owner_cl
 
 
 def test_an_invalid_post_keeps_stored_data_as_it_was(owner, owner_client):
-    store(owner, **VALUES)
+    CustomerDataFactory(user=owner, full=True)
     before = raw_row(owner.pk)
 
     owner_client.post(PROFILE_URL, profile_post(**{"customer-mobile_number": "hallo"}))
@@ -556,12 +562,7 @@ def test_the_language_applies_from_the_next_request(owner, owner_client):
 
 
 def test_the_time_zone_is_used_for_dates(owner, owner_client):
-    ConsentRecord.objects.create(
-        user=owner,
-        action=ConsentRecord.Action.GRANTED,
-        consent_text_version="2026-11",
-        at=datetime.datetime(2026, 1, 15, 23, 30, tzinfo=datetime.UTC),
-    )
+    ConsentRecordFactory(user=owner, at=datetime.datetime(2026, 1, 15, 23, 30, tzinfo=datetime.UTC))
     berlin = owner_client.get(TABS["privacy"]).text
     assert "00:30" in berlin
     assert "18:30" not in berlin
@@ -602,22 +603,13 @@ def busy_site(owner, people):
     """Enough other rows that an N+1 query would change the counts below."""
     others = UserFactory.create_batch(30)
     for other in others[:5]:
-        store(other, **VALUES)
+        CustomerDataFactory(user=other, full=True)
     for number in range(30):
-        ConsentRecord.objects.create(
-            user=owner,
-            action=ConsentRecord.Action.GRANTED if number % 2 == 0 else "withdrawn",
-            consent_text_version="2026-11",
-        )
-    store(owner, **VALUES)
+        ConsentRecordFactory(user=owner, withdrawn=number % 2 == 1)
+    CustomerDataFactory(user=owner, full=True)
     viewers = [people["team"], people["cm"]]
     for number in range(30):
-        record_access(
-            viewer=viewers[number % 2],
-            subject_id=owner.pk,
-            channel=PersonalDataAccess.Channel.PROFILE,
-            fields=ENCRYPTED_FIELDS,
-        )
+        PersonalDataAccessFactory(viewer=viewers[number % 2], subject=owner)
     return owner
 
 

@@ -1,4 +1,4 @@
-"""Headers, cookies, sessions and CSRF (SECURITY.md SE-*, CS-*, HD-*)."""
+"""Headers, cookies, sessions and CSRF."""
 
 import json
 import re

@@ -1,4 +1,4 @@
-"""Weak keys are refused at start-up (issue 11, 8): BLIND_INDEX_KEY always, and
+"""Weak keys are refused at start-up: BLIND_INDEX_KEY always, and
 DJANGO_SECRET_KEY with DEBUG off, need at least 32 bytes of key material."""
 
 import os

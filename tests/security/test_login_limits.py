@@ -1,4 +1,4 @@
-"""Two login limits: per username + IP (axes), and per IP across all usernames (issue 11, 7)."""
+"""Two login limits: per username + IP (axes), and per IP across all usernames."""
 
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""Display names that could pass for the staff, or hide what they are (issue 11, 10)."""
+"""Display names that could pass for the staff, or hide what they are."""
 
 import pytest
 from django.contrib.auth.models import Group

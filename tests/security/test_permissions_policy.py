@@ -1,5 +1,4 @@
-"""Permissions-Policy on every response, and flash messages without a cookie of their own
-(issue 11, 9)."""
+"""Permissions-Policy on every response, and flash messages without a cookie of their own."""
 
 import pytest
 from django.test import Client

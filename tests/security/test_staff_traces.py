@@ -12,7 +12,8 @@ from django.test import Client
 from community.models import Rank, RoleGroup, StaffRole, StructureChange
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
 from profiles.models import Profile
-from tests.visibility.conftest import NUMBER, leaks
+from tests.factories import CUSTOMER_NUMBER
+from tests.visibility.conftest import leaks
 
 pytestmark = pytest.mark.django_db
 
@@ -166,17 +167,17 @@ def test_a_search_by_customer_number_puts_the_number_nowhere_but_the_post(
     client_for, owner_data, caplog
 ):
     with caplog.at_level(logging.DEBUG):
-        response = client_for("team").post(SEARCH, {"q": NUMBER})
+        response = client_for("team").post(SEARCH, {"q": CUSTOMER_NUMBER})
 
     assert response.status_code == 200
     assert "Olga Owner" in response.text
     assert "Location" not in response
     for url in re.findall(r'(?:href|action|src)="([^"]*)"', response.text):
-        assert NUMBER not in url
+        assert CUSTOMER_NUMBER not in url
         assert "q=" not in url
     assert "_changelist_filters" not in response.text
-    assert NUMBER not in response.text
-    assert all(NUMBER not in record.getMessage() for record in caplog.records)
+    assert CUSTOMER_NUMBER not in response.text
+    assert all(CUSTOMER_NUMBER not in record.getMessage() for record in caplog.records)
     # The link to the member's page carries nothing of the search.
     change = f"/admin/customer_data/customerdata/{owner_data.pk}/change/"
     assert f'href="{change}"' in response.text

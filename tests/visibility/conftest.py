@@ -2,22 +2,26 @@
 
 import pytest
 
-from tests.helpers import store_customer_data
+from tests.factories import CUSTOMER_NUMBER, MOBILE_NUMBER, MOBILE_NUMBER_SHOWN, CustomerDataFactory
 
-NUMBER = "4711081512"
-MOBILE_E164 = "+491701234567"
-INFO = "Rückruf bitte ab 18 Uhr, Auftrag A-99172"
-# Every form in which a value could leak into a response.
-LEAK_MARKERS = [NUMBER, "4711 0815", MOBILE_E164, "1701234567", "0170 1234567", "A-99172", "gAAAAA"]
+# Every form in which a stored value could leak into a response: the customer number whole and
+# as typed, the mobile number stored and shown, the order number from the further information,
+# and the prefix of an encrypted token.
+LEAK_MARKERS = [
+    CUSTOMER_NUMBER,
+    "4711 0815",
+    MOBILE_NUMBER,
+    "1701234567",
+    MOBILE_NUMBER_SHOWN,
+    "A-99172",
+    "gAAAAA",
+]
 RING_MARKER = "Profildaten ausgefüllt"
 
 
 @pytest.fixture
 def owner_data(people):
-    owner = people["owner"]
-    return store_customer_data(
-        owner, customer_number=NUMBER, mobile_number=MOBILE_E164, further_info=INFO
-    )
+    return CustomerDataFactory(user=people["owner"], full=True)
 
 
 def leaks(text: str) -> list[str]:

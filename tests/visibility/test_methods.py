@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 
 from customer_data.models import CustomerData, PersonalDataAccess
+from tests.factories import CUSTOMER_NUMBER
 from tests.visibility.conftest import leaks
 
 pytestmark = pytest.mark.django_db
@@ -38,11 +39,10 @@ def test_values_come_with_one_log_row_or_not_at_all(method, who, client_for, own
     client = client_for(who)
     for surface, url in surfaces(owner_data).items():
         before = PersonalDataAccess.objects.count()
-        data = {"q": "4711081512"} if method == "POST" else None
         response = client.generic(
             method,
             url,
-            data=data and "q=4711081512",
+            data=f"q={CUSTOMER_NUMBER}" if method == "POST" else None,
             content_type="application/x-www-form-urlencoded",
         )
         body = response.content.decode(errors="replace")

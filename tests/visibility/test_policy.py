@@ -1,16 +1,17 @@
-"""The policy module, unit level: every role, no queries."""
+"""The policy module, unit level (every role, no queries), and the policy as the Datenschutz
+tab explains it to the owner."""
+
+import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.test import Client
 
-from customer_data.models import CustomerData
 from customer_data.permissions import (
-    POLICY,
     Visibility,
     can_browse_access_log,
     can_use_staff_tools,
     can_view_others_rings,
-    explain_policy,
     is_disclosure,
     is_owner,
     list_visibility,
@@ -19,6 +20,8 @@ from customer_data.permissions import (
     visibility,
 )
 from tests.conftest import load_viewer
+from tests.factories import CUSTOMER_NUMBER, CustomerDataFactory
+from tests.visibility.conftest import RING_MARKER, leaks
 
 pytestmark = pytest.mark.django_db
 
@@ -88,11 +91,8 @@ def test_role_removal_counts_from_the_next_load(people):
 
 
 def test_shown_values_need_contents_rights_and_current_consent(people, settings):
-    data = CustomerData(
-        user=people["owner"], consent=True, consent_version=settings.CONSENT_TEXT_VERSION
-    )
-    data.customer_number = "123456"
-    assert shown_values(Visibility.FULL, data) == {"customer_number": "123456"}
+    data = CustomerDataFactory.build(user=people["owner"], customer_number=CUSTOMER_NUMBER)
+    assert shown_values(Visibility.FULL, data) == {"customer_number": CUSTOMER_NUMBER}
     assert shown_values(Visibility.RING_ONLY, data) == {}
     assert shown_values(Visibility.NONE, data) == {}
     settings.CONSENT_TEXT_VERSION = "newer"
@@ -112,7 +112,53 @@ def test_only_the_owner_is_the_owner(who, expected, viewers, people):
     assert is_owner(viewers[who], people["owner"].pk) is (who == "owner")
 
 
-def test_explanation_is_generated_from_the_policy_table(viewers):
-    rows = explain_policy(viewers["owner"])
-    assert [level for _label, level, _text in rows] == list(POLICY.values())
-    assert any(level is Visibility.RING_ONLY for _l, level, _t in rows)
+# --- What the Datenschutz tab tells a member ---
+
+# The line of "Wer sieht diese Daten?" that speaks of each demo role, found by a word of it.
+LINE_ABOUT = {
+    "owner": "selbst",
+    "team": "Telekom hilft Team",
+    "cm": "Community Management",
+    "expert": "Mitgestalter",
+    "guide": "Mitgestalter",  # Community Guide ranks above Mitgestalter
+    "member": "Alle anderen Mitglieder",
+    "regular": "Alle anderen Mitglieder",
+    "admin": "Administratoren",
+    "anonymous": "ohne Anmeldung",
+}
+
+
+def who_sees_what(html: str) -> list[str]:
+    """The lines of "Wer sieht diese Daten?" as a member reads them (tags removed)."""
+    section = html[html.index("Wer sieht diese Daten?") :]
+    items = re.findall(r"<li>(.*?)</li>", section[: section.index("</ul>")], re.DOTALL)
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
+
+
+def promised(line: str) -> tuple[bool, bool]:
+    """(values, ring) that a line of the explanation promises."""
+    if "nichts von" in line:
+        return False, False
+    if "nur, wie vollständig" in line:
+        return False, True
+    assert "Kundendaten und wie vollständig" in line, line
+    return True, True
+
+
+@pytest.mark.parametrize("who", list(LINE_ABOUT))
+def test_the_datenschutz_tab_tells_the_owner_what_each_role_really_sees(
+    who, people, login, owner_data
+):
+    owner_page = login(people["owner"]).get("/settings/privacy/").text
+    lines = [line for line in who_sees_what(owner_page) if LINE_ABOUT[who] in line]
+    assert len(lines) == 1, who_sees_what(owner_page)
+
+    client = Client() if who == "anonymous" else login(people[who])
+    profile = client.get("/members/owner/").text
+
+    values, ring = promised(lines[0])
+    assert bool(leaks(profile)) is values
+    assert (RING_MARKER in profile) is ring
+    # The tab also says whose every view is logged: exactly the roles shown the values.
+    logged = re.search(r"Jeder Abruf durch (.*?) wird protokolliert", owner_page).group(1)
+    assert (LINE_ABOUT[who] in logged) is (values and who != "owner")

@@ -9,8 +9,7 @@ The session itself is not written: it was refreshed less than COMMUNITY_SESSION_
 import pytest
 from django.test import Client
 
-from customer_data.services import record_access, save_consent_and_values
-from tests.factories import UserFactory
+from tests.factories import CustomerDataFactory, PersonalDataAccessFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,16 +19,8 @@ SIGNED_IN = 1 + 1
 @pytest.fixture
 def crowd(people, owner_data):
     for _ in range(35):
-        user = UserFactory(rank="stammgast")
-        save_consent_and_values(
-            user_id=user.pk, by=user, consent=True, cleaned={"customer_number": "1234567"}
-        )
-        record_access(
-            viewer=people["team"],
-            subject_id=people["owner"].pk,
-            channel="profile",
-            fields=["customer_number"],
-        )
+        CustomerDataFactory(user=UserFactory(rank="stammgast"), partly=True)
+        PersonalDataAccessFactory(viewer=people["team"], subject=people["owner"])
 
 
 @pytest.mark.parametrize(
