@@ -224,8 +224,18 @@ class CustomerDataAdmin(PolicyAdmin):
         return render_to_string("customer_data/admin/_access_history.html", {"accesses": accesses})
 
 
+class CommunityManagementAdmin(PolicyAdmin):
+    """Read-only admin for the logs that Community Management alone browses."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return permissions.can_browse_access_log(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return permissions.can_browse_access_log(request.user)
+
+
 @admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(PolicyAdmin):
+class PersonalDataAccessAdmin(CommunityManagementAdmin):
     """The whole access log, for Community Management; nobody adds, changes or deletes."""
 
     list_display = [
@@ -250,12 +260,6 @@ class PersonalDataAccessAdmin(PolicyAdmin):
         "field_names",
     )
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return permissions.can_browse_access_log(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return permissions.can_browse_access_log(request.user)
-
     @admin.display(description=_("Betrachter"), ordering="viewer_name")
     def viewer_label(self, obj: PersonalDataAccess) -> str:
         """As the viewer was named when they looked; a deleted account says so."""
@@ -276,7 +280,7 @@ class PersonalDataAccessAdmin(PolicyAdmin):
 
 
 @admin.register(StructureChange)
-class StructureChangeAdmin(PolicyAdmin):
+class StructureChangeAdmin(CommunityManagementAdmin):
     """Who granted or took away a staff role, re-pointed a role's group or changed the rank
     ladder: for Community Management, read-only like the access log."""
 
@@ -286,12 +290,6 @@ class StructureChangeAdmin(PolicyAdmin):
     date_hierarchy = "at"
     show_full_result_count = False
     fields = readonly_fields = ("at", "kind", "actor_label", "member_label", "role", "detail")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return permissions.can_browse_access_log(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return permissions.can_browse_access_log(request.user)
 
     @admin.display(description=_("durch"), ordering="actor_name")
     def actor_label(self, obj: StructureChange) -> str:

@@ -67,6 +67,16 @@ def people(db):
 
 
 @pytest.fixture
+def client_for(people, login):
+    """A client for one of `people` by name, or an anonymous one for "anonymous"."""
+
+    def _client(who: str) -> Client:
+        return Client() if who == "anonymous" else login(people[who])
+
+    return _client
+
+
+@pytest.fixture
 def login():
     """Return a test client logged in as `user` (the login form has its own tests)."""
 

@@ -21,14 +21,6 @@ PRIVACY = "/settings/privacy/"
 SEARCH = "/admin/customer_data/customerdata/search/"
 
 
-@pytest.fixture
-def client_for(people, login):
-    def _client(who: str) -> Client:
-        return Client() if who == "anonymous" else login(people[who])
-
-    return _client
-
-
 # --- The access log names the viewer as they were ---
 
 

@@ -5,7 +5,6 @@ registrations, and what `str()` and `repr()` say."""
 import pytest
 from django.contrib.admin.sites import site
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
@@ -21,14 +20,6 @@ LOG = "/admin/customer_data/personaldataaccess/"
 
 def change_url(data: CustomerData) -> str:
     return f"{LIST}{data.pk}/change/"
-
-
-@pytest.fixture
-def client_for(people, login):
-    def _client(who: str) -> Client:
-        return Client() if who == "anonymous" else login(people[who])
-
-    return _client
 
 
 def test_staff_without_role_sees_no_customer_data_in_the_admin_index(

@@ -2,7 +2,6 @@
 access-log row, or not at all; and every response carrying a value is never cached."""
 
 import pytest
-from django.test import Client
 
 from customer_data.models import CustomerData, PersonalDataAccess
 from tests.factories import CUSTOMER_NUMBER
@@ -23,14 +22,6 @@ def surfaces(owner_data: CustomerData) -> dict[str, str]:
         "preview": "/settings/privacy/preview/",
         "Profil tab": "/settings/profile/",
     }
-
-
-@pytest.fixture
-def client_for(people, login):
-    def _client(who: str) -> Client:
-        return Client() if who == "anonymous" else login(people[who])
-
-    return _client
 
 
 @pytest.mark.parametrize("method", METHODS)

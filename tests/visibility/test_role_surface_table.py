@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import pytest
-from django.test import Client
 
 from customer_data.models import ENCRYPTED_FIELDS, CustomerData, PersonalDataAccess
 from tests.factories import (
@@ -309,14 +308,6 @@ TABLE = [
     ("role and rank log",      "owner",     302,   N,     N,   0),
 ]
 # fmt: on
-
-
-@pytest.fixture
-def client_for(people, login):
-    def _client(who: str) -> Client:
-        return Client() if who == "anonymous" else login(people[who])
-
-    return _client
 
 
 @pytest.fixture

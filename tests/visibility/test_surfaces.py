@@ -5,7 +5,6 @@ search semantics, what the SQL reads, and changes of rank, role and consent.
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from customer_data.models import PersonalDataAccess
@@ -16,14 +15,6 @@ pytestmark = pytest.mark.django_db
 
 ROLES = ["anonymous", "member", "regular", "expert", "guide", "team", "cm", "admin", "owner"]
 OWNER_ROW = 'class="member-link" href="/members/owner/"'
-
-
-@pytest.fixture
-def client_for(people, login):
-    def _client(who: str) -> Client:
-        return Client() if who == "anonymous" else login(people[who])
-
-    return _client
 
 
 @pytest.mark.parametrize("who", ["anonymous", "member", "regular", "admin"])
