@@ -153,15 +153,7 @@ def erase_customer_data(
 @transaction.atomic
 def delete_member_records(*, user_id: int) -> None:
     """Before an account is deleted: its customer data, consent records and the access-log
-    rows about it (the foreign keys would cascade too; this states it and erases first)."""
-    CustomerData.objects.filter(user_id=user_id).update(
-        customer_number=None,
-        customer_number_bidx=None,
-        mobile_number=None,
-        further_info=None,
-        consent=False,
-        filled_count=0,
-    )
+    rows about it (the foreign keys would cascade too; this says so by name)."""
     CustomerData.objects.filter(user_id=user_id).delete()
     ConsentRecord.objects.filter(user_id=user_id).purge()
     PersonalDataAccess.objects.filter(subject_id=user_id).purge()

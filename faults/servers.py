@@ -98,6 +98,24 @@ def _binary(name: str) -> str:
     raise ServerError(f"{name} not found on PATH or in /usr/lib/postgresql/*/bin")
 
 
+def stop_process_group(process: subprocess.Popen | None) -> None:
+    """SIGTERM to a master process (gunicorn, nginx), SIGKILL to its process group if it
+    hangs, and SIGKILL to any worker it left behind (they share its group)."""
+    if process is None:
+        return
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def wait_for(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -406,20 +424,7 @@ class Gunicorn:
         return [self.process.pid, *children_of(self.process.pid)]
 
     def stop(self) -> None:
-        process = self.process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        if process is not None:
-            # Workers left behind by the master share its process group.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process_group(self.process)
         self.process = None
         if self._log is not None:
             self._log.close()
@@ -715,20 +720,7 @@ class Nginx:
     def stop(self) -> None:
         """Fast shutdown (SIGTERM) of the master, which ends its worker; SIGKILL to the
         process group (master and worker only: the session is nginx's own) if that hangs."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        if process is not None:
-            # A worker left behind by the master shares its process group.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process_group(self.process)
         self.process = None
 
 
