@@ -25,6 +25,14 @@ def update_preferences(*, profile: Profile, cleaned: dict[str, Any]) -> Profile:
     return profile
 
 
+def save_language(*, profile: Profile, language: str) -> Profile:
+    """Store the interface language chosen in the header; it applies from the next request."""
+    if profile.language != language:
+        profile.language = language
+        profile.save(update_fields=["language"])
+    return profile
+
+
 @transaction.atomic
 def delete_account(*, user: AbstractBaseUser) -> None:
     """Delete a member's account with everything about them: profile, customer data, consent

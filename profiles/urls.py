@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/privacy/export/", views.privacy_export, name="privacy_export"),
     path("settings/privacy/erase/", views.privacy_erase, name="privacy_erase"),
     path("settings/privacy/preview/", views.privacy_preview, name="privacy_preview"),
+    path("i18n/setlang/", views.switch_language, name="set_language"),
     path("members/", views.directory, name="directory"),
     path("members/<username:username>/", views.member_detail, name="detail"),
 ]

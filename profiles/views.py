@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from community.http import AuthenticatedHttpRequest
 from community.roles import roles_from_annotations
@@ -75,9 +77,9 @@ def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
             stored = customer_selectors.get_customer_data(user_id=user.pk)
         else:
             if customer_form.withdraws:
-                messages.success(request, _("Gespeichert. Ihre Kundendaten wurden gelöscht."))
+                messages.success(request, _("Gespeichert. Deine Kundendaten wurden gelöscht."))
             else:
-                messages.success(request, _("Ihre Einstellungen wurden gespeichert."))
+                messages.success(request, _("Deine Einstellungen wurden gespeichert."))
             return redirect("profiles:settings_profile")
     return _settings_page(
         request,
@@ -92,6 +94,19 @@ def settings_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@login_not_required
+@require_POST
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """The header's language button: Django's `set_language` (cookie, back to `next`), and for
+    a member the choice saved to the profile too, which the middleware applies to every page
+    from then on; otherwise the saved language would overrule the button at once."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.save_language(profile=request.user.profile, language=language)
+    return response
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def settings_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -99,7 +114,7 @@ def settings_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
         services.update_preferences(profile=profile, cleaned=form.cleaned_data)
-        messages.success(request, _("Ihre Einstellungen wurden gespeichert."))
+        messages.success(request, _("Deine Einstellungen wurden gespeichert."))
         return redirect("profiles:settings_preferences")
     return _settings_page(request, "preferences", {"form": form})
 
@@ -149,12 +164,20 @@ def privacy_erase(request: AuthenticatedHttpRequest) -> HttpResponse:
     """ "Kundendaten jetzt löschen": a confirmation step, then erasure with a record."""
     if request.POST.get("confirm") != "yes":
         stored = customer_selectors.get_fill_state(user_id=request.user.pk)
+        readers = permissions.reader_names(request.user)
         return _settings_page(
-            request, "privacy", {"stored": stored}, template="profiles/settings_privacy_erase.html"
+            request,
+            "privacy",
+            {
+                "stored": stored,
+                "readers": permissions.join_words(readers, "und"),
+                "reader_count": len(readers),
+            },
+            template="profiles/settings_privacy_erase.html",
         )
     customer_services.erase_customer_data(user_id=request.user.pk, by=request.user)
     messages.success(
-        request, _("Ihre Kundendaten wurden gelöscht und Ihre Einwilligung widerrufen.")
+        request, _("Deine Kundendaten wurden gelöscht und deine Einwilligung widerrufen.")
     )
     return redirect("profiles:settings_privacy")
 

@@ -6,45 +6,45 @@
 
   document.documentElement.classList.add("js");
 
-  /* Avatar menu: a disclosure button. Click or tap toggles it; Enter, Space or ArrowDown open it
-     on the first entry; the arrows move (and wrap); Escape closes it and returns focus to the
-     button; focus leaving it or a pointer outside it closes it. */
+  /* Avatar menu: a <details> disclosure, which opens and closes by itself (click, tap, Enter,
+     Space). On top of that: Enter or Space open it on the first entry, ArrowDown opens it too;
+     the arrows move (and wrap); Escape closes it and returns focus to the avatar; focus leaving
+     it or a pointer outside it closes it. */
   const setupMenu = (root) => {
     const button = root.querySelector("[data-menu-button]");
     const list = root.querySelector("[data-menu-list]");
     if (!button || !list) return;
     const items = () => [...list.querySelectorAll("a, button")];
+    let byKeyboard = false;
 
-    const open = (focusFirst) => {
-      list.hidden = false;
-      button.setAttribute("aria-expanded", "true");
-      if (focusFirst) items()[0]?.focus();
-    };
     const close = (returnFocus) => {
-      list.hidden = true;
-      button.setAttribute("aria-expanded", "false");
+      root.open = false;
       if (returnFocus) button.focus();
     };
-    close(false);
 
-    button.addEventListener("click", () => {
-      if (list.hidden) open(false);
-      else close(false);
-    });
     button.addEventListener("keydown", (event) => {
-      const opens = event.key === "Enter" || event.key === " ";
-      if (event.key === "ArrowDown" || (opens && list.hidden)) {
+      if (event.key === "ArrowDown") {
         event.preventDefault();
-        open(true);
+        byKeyboard = true;
+        if (root.open) items()[0]?.focus();
+        else root.open = true;
+      } else if (event.key === "Enter" || event.key === " ") {
+        byKeyboard = !root.open;
       }
     });
+    button.addEventListener("pointerdown", () => {
+      byKeyboard = false;
+    });
+    root.addEventListener("toggle", () => {
+      if (root.open && byKeyboard) items()[0]?.focus();
+      byKeyboard = false;
+    });
     root.addEventListener("keydown", (event) => {
-      // defaultPrevented: the button's own handler has just opened the menu on its first entry.
-      if (list.hidden || event.defaultPrevented) return;
+      if (!root.open) return;
       if (event.key === "Escape") {
         event.preventDefault();
         close(true);
-      } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      } else if (event.target !== button && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
         event.preventDefault();
         const all = items();
         const step = event.key === "ArrowDown" ? 1 : -1;
@@ -81,10 +81,24 @@
     update();
   };
 
-  /* After a failed submit the page comes back with errors: put the keyboard and screen-reader
-     focus on the first invalid field, which announces its label and its error message. Runs
-     after setupConsent, so a field it has just hidden is skipped. */
-  const focusFirstInvalid = () => {
+  /* After a failed submit the page comes back with errors: the summary at the top of the form
+     takes the focus (a screen reader reads what to fix); its links put the focus in the field
+     (a fragment link alone only scrolls). Without a summary, the first invalid field takes it.
+     Runs after setupConsent, so a field it has just hidden is skipped. */
+  const focusErrors = () => {
+    const summary = document.querySelector("[data-error-summary]");
+    if (summary) {
+      summary.querySelectorAll("[data-error-link]").forEach((link) => {
+        link.addEventListener("click", (event) => {
+          const field = document.getElementById(link.hash.slice(1));
+          if (!field || field.closest("[hidden]")) return;
+          event.preventDefault();
+          field.focus();
+        });
+      });
+      summary.focus();
+      return;
+    }
     const invalid = document.querySelector("main [aria-invalid='true']");
     if (invalid && !invalid.closest("[hidden]")) invalid.focus();
   };
@@ -92,7 +106,7 @@
   const init = () => {
     document.querySelectorAll("[data-menu]").forEach((root) => setupMenu(root));
     document.querySelectorAll("[data-profile-form]").forEach((form) => setupConsent(form));
-    focusFirstInvalid();
+    focusErrors();
   };
 
   if (document.readyState === "loading") {

@@ -322,7 +322,12 @@ def test_profile_tab_by_keyboard_only(viewer, demo_users) -> None:
     page.keyboard.type(TYPED["mobile_number"])
     with page.expect_navigation():
         page.keyboard.press("Enter")  # submits the form
-    # After the error the first invalid field has the focus and announces its error.
+    # After the error the summary has the focus; Tab and Enter on its link reach the field,
+    # which announces its error.
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name=re.compile("^Kundennummer: "))).to_be_focused()
+    page.keyboard.press("Enter")
     number = page.locator("[name=customer-customer_number]")
     expect(number).to_be_focused()
     expect(number).to_have_attribute("aria-invalid", "true")

@@ -49,15 +49,16 @@ def test_member_journey(viewer, demo_users) -> None:
     login(page, "member")
     menu_button = page.locator("#avatar-menu-button")
     menu = page.locator("#avatar-menu-list")
+    disclosure = page.locator("details.avatar-menu")
     expect(menu_button).to_have_accessible_name("Menü von Mia Mitglied")
-    expect(menu_button).to_have_attribute("aria-expanded", "false")
+    expect(disclosure).not_to_have_attribute("open", "")
     expect(menu).to_be_hidden()
     screenshot(page, "01-home-logged-in")
 
     # --- The avatar menu with the mouse: opens, shows three entries, closes on a click outside.
     menu_button.click()
     expect(menu).to_be_visible()
-    expect(menu_button).to_have_attribute("aria-expanded", "true")
+    expect(disclosure).to_have_attribute("open", "")
     expect(menu.get_by_role("link", name="Mein Profil")).to_be_visible()
     expect(menu.get_by_role("link", name="Meine Einstellungen")).to_be_visible()
     expect(menu.get_by_role("button", name="Abmelden")).to_be_visible()
@@ -65,7 +66,7 @@ def test_member_journey(viewer, demo_users) -> None:
     screenshot(page, "02-avatar-menu-open")
     page.mouse.click(640, 600)
     expect(menu).to_be_hidden()
-    expect(menu_button).to_have_attribute("aria-expanded", "false")
+    expect(disclosure).not_to_have_attribute("open", "")
 
     # --- The avatar menu with the keyboard: Tab to the button, Enter opens and focuses the
     # first entry, arrows move (and wrap), Escape closes and returns focus, Space opens.
@@ -89,7 +90,7 @@ def test_member_journey(viewer, demo_users) -> None:
     page.keyboard.press("Escape")
     expect(menu).to_be_hidden()
     expect(menu_button).to_be_focused()
-    expect(menu_button).to_have_attribute("aria-expanded", "false")
+    expect(disclosure).not_to_have_attribute("open", "")
     page.keyboard.press("Space")
     expect(menu.get_by_role("link", name="Mein Profil")).to_be_focused()
     page.keyboard.press("ArrowDown")
@@ -219,7 +220,7 @@ def test_avatar_menu_by_touch_on_a_phone(viewer, demo_users) -> None:
     expect(menu).to_be_hidden()
     phone.locator("#avatar-menu-button").tap()
     expect(menu).to_be_visible()
-    expect(phone.locator("#avatar-menu-button")).to_have_attribute("aria-expanded", "true")
+    expect(phone.locator("details.avatar-menu")).to_have_attribute("open", "")
     box = menu.bounding_box()
     assert box is not None
     assert box["x"] >= 0, "the menu opens off-screen"
