@@ -1,6 +1,12 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from community.models import Rank, RoleGroup
+
+# The admin is the staff's customer-service tool, so it is titled for them, not for Django.
+admin.site.site_header = _("Telekom hilft – Kundenservice")
+admin.site.site_title = _("Telekom hilft – Kundenservice")
+admin.site.index_title = _("Übersicht")
 
 
 @admin.register(Rank)

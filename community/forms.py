@@ -37,7 +37,7 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _(
-            "Benutzername oder Passwort ist falsch. Bitte prüfen Sie Ihre Eingabe; "
+            "Benutzername oder Passwort ist falsch. Bitte prüfe deine Eingabe; "
             "Groß- und Kleinschreibung werden unterschieden."
         ),
         "inactive": _("Dieses Konto ist deaktiviert."),

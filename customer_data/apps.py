@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 class CustomerDataConfig(AppConfig):
     name = "customer_data"
-    verbose_name = _("Kundendaten")
+    # Not "Kundendaten": that is the model's name, and the admin's breadcrumb shows both.
+    verbose_name = _("Datenschutz & Kundenservice")
 
     def ready(self) -> None:
         from customer_data.crypto import check_keys

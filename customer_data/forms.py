@@ -55,7 +55,11 @@ class CustomerDataForm(forms.Form):
         label=_("Kundennummer"),
         required=False,
         max_length=RAW_NUMBER_MAX,
-        help_text=_("Ihre Telekom Kundennummer, zu finden z. B. auf Ihrer Rechnung."),
+        help_text=_(
+            "Deine Telekom Kundennummer findest du z. B. auf deiner Rechnung oder in einer "
+            "Auftragsbestätigung. Hast du mehrere, trag die übrigen unter „Weitere "
+            "Informationen“ ein."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     mobile_number = PhoneNumberField(
@@ -63,12 +67,13 @@ class CustomerDataForm(forms.Form):
         region="DE",
         required=False,
         help_text=_(
-            "Unter dieser Nummer ruft das Telekom hilft Team Sie bei Bedarf zurück. "
-            "Eine Festnetznummer ist auch möglich."
+            "Deine Rückrufnummer: Unter ihr ruft dich das Telekom hilft Team an, um "
+            "sicherzugehen, dass du es bist, und um dich zu informieren und zu beraten. Eine "
+            "Festnetznummer geht auch, solange nicht gerade dieser Anschluss gestört ist."
         ),
         error_messages={
             "invalid": _(
-                "Bitte geben Sie eine gültige Telefonnummer ein, z. B. 0171 1234567 oder +49 228 123456."
+                "Bitte gib eine gültige Telefonnummer ein, z. B. 0171 1234567 oder +49 228 123456."
             )
         },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
@@ -78,8 +83,9 @@ class CustomerDataForm(forms.Form):
         required=False,
         strip=True,
         help_text=_(
-            "Weitere Kunden-, Auftrags- oder Störungsnummern und wann Sie am besten "
-            "erreichbar sind."
+            "Für alles, was nicht in die Felder darüber passt: weitere Kundennummern, "
+            "Eingangs-, Auftrags- oder Störungsnummern. Schreib gern auch dazu, wann du am "
+            "besten erreichbar bist (Tage und Uhrzeiten von–bis)."
         ),
         widget=forms.Textarea(attrs={"rows": 4}),
     )

@@ -10,10 +10,11 @@ role flags annotated, see `community.backends`): no queries.
 
 import enum
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext_lazy
 
 from community.models import StaffRole
 from community.roles import rank_is_experienced, ring_threshold_name, staff_roles
@@ -58,13 +59,13 @@ POLICY: dict[Audience, Visibility] = {
 }
 
 # How the policy is put into words (German first; "du", as the community speaks). Each
-# audience has a name and a grammatical person, so every sentence is built from `POLICY`.
+# audience has a name and a grammatical number, so every sentence is built from `POLICY`.
 AUDIENCE_NAMES: dict[Audience, Promise] = {
     Audience.OWNER: _("Du selbst"),
     Audience.TELEKOM_HILFT_TEAM: _("Das Telekom hilft Team"),
     Audience.COMMUNITY_MANAGEMENT: _("Das Community Management"),
     Audience.EXPERIENCED_MEMBER: _("Erfahrene Mitglieder (ab Rang %(rank)s)"),
-    Audience.MEMBER: _("Alle anderen Mitglieder, auch Administratoren ohne eine dieser Rollen"),
+    Audience.MEMBER: _("Alle anderen Mitglieder und Administratoren ohne eine dieser Rollen"),
     Audience.ANONYMOUS: _("Besucher ohne Anmeldung"),
 }
 # The same audiences inside a sentence ("…, das Telekom hilft Team und …").
@@ -73,29 +74,44 @@ AUDIENCE_IN_SENTENCE: dict[Audience, Promise] = {
     Audience.COMMUNITY_MANAGEMENT: _("das Community Management"),
     Audience.EXPERIENCED_MEMBER: _("Mitglieder ab Rang %(rank)s"),
 }
-# Grammatical person of each audience as a subject; the rest are "many".
-AUDIENCE_PERSON = {
-    Audience.OWNER: "you",
-    Audience.TELEKOM_HILFT_TEAM: "one",
-    Audience.COMMUNITY_MANAGEMENT: "one",
+# A team or a role is one subject ("Das Telekom hilft Team sieht …"); the others are groups
+# of people ("Erfahrene Mitglieder … sehen …").
+SINGULAR_AUDIENCES = frozenset({Audience.TELEKOM_HILFT_TEAM, Audience.COMMUNITY_MANAGEMENT})
+# One whole sentence per visibility, so that a translator sees subject and verb together;
+# the count picks the verb's number. The owner is addressed as "du" and always sees all.
+OWNER_SENTENCES: dict[Visibility, Promise] = {
+    Visibility.FULL: _("%(who)s siehst deine Kundendaten und wie vollständig sie sind."),
 }
-VISIBILITY_SENTENCES: dict[tuple[Visibility, str], Promise] = {
-    (Visibility.FULL, "you"): _("siehst deine Kundendaten und wie vollständig sie sind"),
-    (Visibility.FULL, "one"): _("sieht deine Kundendaten und wie vollständig sie sind"),
-    (Visibility.FULL, "many"): _("sehen deine Kundendaten und wie vollständig sie sind"),
-    (Visibility.RING_ONLY, "one"): _(
-        "sieht nur, wie vollständig deine Kundendaten sind (den Ring), nie die Inhalte"
+VISIBILITY_SENTENCES: dict[Visibility, Promise] = {
+    Visibility.FULL: ngettext_lazy(
+        "%(who)s sieht deine Kundendaten und wie vollständig sie sind.",
+        "%(who)s sehen deine Kundendaten und wie vollständig sie sind.",
+        "count",
     ),
-    (Visibility.RING_ONLY, "many"): _(
-        "sehen nur, wie vollständig deine Kundendaten sind (den Ring), nie die Inhalte"
+    Visibility.RING_ONLY: ngettext_lazy(
+        "%(who)s sieht nur, wie vollständig deine Kundendaten sind (den Ring), nie die Inhalte.",
+        "%(who)s sehen nur, wie vollständig deine Kundendaten sind (den Ring), nie die Inhalte.",
+        "count",
     ),
-    (Visibility.NONE, "one"): _(
-        "sieht nichts von deinen Kundendaten, nicht einmal, ob es sie gibt"
-    ),
-    (Visibility.NONE, "many"): _(
-        "sehen nichts von deinen Kundendaten, nicht einmal, ob es sie gibt"
+    Visibility.NONE: ngettext_lazy(
+        "%(who)s sieht nichts von deinen Kundendaten, nicht einmal, ob es sie gibt.",
+        "%(who)s sehen nichts von deinen Kundendaten, nicht einmal, ob es sie gibt.",
+        "count",
     ),
 }
+
+
+class PolicyRow(NamedTuple):
+    """One line of "Wer sieht diese Daten?": `pattern` is the whole sentence with "%(who)s"
+    standing for `who`, so a template can set the name apart without splitting the text."""
+
+    who: str
+    level: Visibility
+    pattern: str
+
+    @property
+    def sentence(self) -> str:
+        return self.pattern % {"who": self.who}
 
 
 def audience(viewer: Viewer, subject_id: int | None) -> Audience:
@@ -145,6 +161,13 @@ def list_visibility(viewer: Viewer) -> Visibility:
     return Visibility.RING_ONLY if can_view_others_rings(viewer) else Visibility.NONE
 
 
+def can_filter_by_fill(viewer: Viewer) -> bool:
+    """Whether the directory offers `viewer` its filter and sort by fill level ("Profildaten").
+    Only where the list shows rings: for anyone else the parameters do not exist, since a
+    filter would tell by the members it finds what the rings say."""
+    return list_visibility(viewer).shows_ring
+
+
 def preview_visibility() -> Visibility:
     """What "So sieht ein Mitgestalter mein Profil" shows: the page as an experienced member
     sees someone else's."""
@@ -183,18 +206,22 @@ def threshold_rank_name(viewer: Viewer) -> str:
     return ring_threshold_name(viewer)
 
 
-def explain_policy(viewer: Viewer) -> list[tuple[str, Visibility, str]]:
+def explain_policy(viewer: Viewer) -> list[PolicyRow]:
     """The policy in plain words, row by row, straight from `POLICY`, naming the threshold
-    rank as the ladder names it now: (who, what they see, the sentence)."""
+    rank as the ladder names it now."""
     rank = threshold_rank_name(viewer)
     return [
-        (
-            str(AUDIENCE_NAMES[who]) % {"rank": rank},
-            level,
-            str(VISIBILITY_SENTENCES[level, AUDIENCE_PERSON.get(who, "many")]),
-        )
+        PolicyRow(str(AUDIENCE_NAMES[who]) % {"rank": rank}, level, _policy_pattern(who, level))
         for who, level in POLICY.items()
     ]
+
+
+def _policy_pattern(who: Audience, level: Visibility) -> str:
+    if who is Audience.OWNER:
+        return str(OWNER_SENTENCES[level])
+    count = 1 if who in SINGULAR_AUDIENCES else 2
+    # Formats only the count: "%(who)s" stays for `PolicyRow` to fill in.
+    return VISIBILITY_SENTENCES[level] % {"count": count, "who": "%(who)s"}
 
 
 def _audiences(predicate: Callable[[Audience, Visibility], bool]) -> list[Audience]:
@@ -205,15 +232,19 @@ def _audiences(predicate: Callable[[Audience, Visibility], bool]) -> list[Audien
     ]
 
 
-def readers(viewer: Viewer, *, conjunction: str = "und") -> str:
-    """Who besides the owner sees the values, as a phrase ("das Telekom hilft Team und das
-    Community Management"); `conjunction` "oder" for "each view by … is logged"."""
+def reader_names(viewer: Viewer) -> list[str]:
+    """Who besides the owner sees the values, one name each, for a sentence."""
     rank = threshold_rank_name(viewer)
-    names = [
+    return [
         str(AUDIENCE_IN_SENTENCE[who]) % {"rank": rank}
         for who in _audiences(lambda _who, level: level.shows_contents)
     ]
-    return join_words(names, conjunction)
+
+
+def readers(viewer: Viewer, *, conjunction: str = "und") -> str:
+    """Who besides the owner sees the values, as a phrase ("das Telekom hilft Team und das
+    Community Management"); `conjunction` "oder" for "each view by … is logged"."""
+    return join_words(reader_names(viewer), conjunction)
 
 
 def ring_readers(viewer: Viewer) -> str:

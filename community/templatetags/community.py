@@ -11,7 +11,7 @@ register = template.Library()
 def error_summary(*bound_forms: forms.BaseForm) -> dict[str, Any]:
     """The list of what to fix in `bound_forms`, in the order the fields appear: one entry per
     message, linked to its field; messages about the form as a whole come first, unlinked."""
-    entries: list[dict[str, str]] = []
+    entries: list[dict[str, object]] = []
     for form in bound_forms:
         if not form.is_bound or not form.errors:
             continue

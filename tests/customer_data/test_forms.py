@@ -11,9 +11,7 @@ DIGITS_MESSAGE = (
     "Die Kundennummer darf nur Ziffern enthalten (Leerzeichen, Bindestriche "
     "und Schrägstriche sind erlaubt)."
 )
-PHONE_MESSAGE = (
-    "Bitte geben Sie eine gültige Telefonnummer ein, z. B. 0171 1234567 oder +49 228 123456."
-)
+PHONE_MESSAGE = "Bitte gib eine gültige Telefonnummer ein, z. B. 0171 1234567 oder +49 228 123456."
 CONTROL_MESSAGE = "Die Eingabe enthält unzulässige Steuerzeichen."
 NUL_MESSAGE = "Nullzeichen sind nicht erlaubt."
 

@@ -38,8 +38,8 @@ TABS = {
 TAB_LABELS = {"profile": "Profil", "preferences": "Einstellungen", "privacy": "Datenschutz"}
 PROFILE_URL = TABS["profile"]
 
-SAVED = "Ihre Einstellungen wurden gespeichert."
-ERASED = "Gespeichert. Ihre Kundendaten wurden gelöscht."
+SAVED = "Deine Einstellungen wurden gespeichert."
+ERASED = "Gespeichert. Deine Kundendaten wurden gelöscht."
 
 
 def profile_post(consent: bool = True, **fields: str) -> dict[str, str]:
@@ -157,7 +157,7 @@ def test_the_profile_tab_shows_the_section_switch_and_fields(owner_client):
     assert "checked" not in switch
     for label in ("Kundennummer", "Handynummer", "Weitere Informationen", "Speichern"):
         assert label in html
-    assert "Eine Festnetznummer ist auch möglich." in html
+    assert "Eine Festnetznummer geht auch" in html
     # Without consent the fields are there for the script, but hidden.
     assert re.search(r"\bhidden\b", tag(html, "data-consent-fields"))
 
@@ -284,7 +284,7 @@ def test_switching_off_without_confirmation_warns_and_stores_nothing(owner, owne
     assert response.status_code == 200
     assert "Achtung" in response.text
     assert warning_is_shown(response.text)
-    assert "Klicken Sie zum Bestätigen erneut" in response.text
+    assert "Klick zum Bestätigen erneut" in response.text
     stamp = CustomerData.objects.get(user=owner).stamp
     assert f'value="{stamp}"' in tag(response.text, "data-confirm-withdrawal")
     assert raw_row(owner.pk) == before
@@ -298,7 +298,7 @@ def test_the_warning_is_hidden_until_the_switch_is_turned_off(owner, owner_clien
     html = owner_client.get(PROFILE_URL).text
 
     assert not warning_is_shown(html)
-    assert "Klicken Sie zum Bestätigen erneut" not in html
+    assert "Klick zum Bestätigen erneut" not in html
 
 
 def test_switching_off_with_confirmation_erases_and_records_the_withdrawal(owner, owner_client):
@@ -337,7 +337,7 @@ def test_a_withdrawal_confirmed_in_one_tab_does_not_erase_what_another_tab_saved
 
     assert response.status_code == 200
     assert warning_is_shown(response.text)
-    assert "Klicken Sie zum Bestätigen erneut" in response.text
+    assert "Klick zum Bestätigen erneut" in response.text
     assert raw_row(owner.pk) == after_tab2
     assert not ConsentRecord.objects.filter(user=owner, action="withdrawn").exists()
     # The page now asks about the state as it is; confirming that erases.

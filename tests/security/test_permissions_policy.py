@@ -8,7 +8,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
-SAVED = "Ihre Einstellungen wurden gespeichert."
+SAVED = "Deine Einstellungen wurden gespeichert."
 
 
 @pytest.mark.parametrize(
