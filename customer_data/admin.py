@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -23,9 +23,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from community.models import StructureChange
-from customer_data import crypto, permissions, selectors, services
+from customer_data import permissions, selectors, services
 from customer_data.models import ENCRYPTED_FIELDS, FIELD_LABELS, CustomerData, PersonalDataAccess
-from customer_data.normalise import format_phone_number, normalise_customer_number
+from customer_data.normalise import format_phone_number
+from customer_data.selectors import MatchKind
 
 
 def _display(name: str, value: str) -> str:
@@ -33,34 +34,35 @@ def _display(name: str, value: str) -> str:
 
 
 class MemberSearchForm(forms.Form):
-    """The staff search box: an exact customer number or a username."""
+    """The staff search box: an exact customer number or phone number, or part of a name
+    (what each term is searched as: `selectors.member_search`)."""
 
     q = forms.CharField(
-        label=_("Kundennummer oder Benutzername"),
+        label=_("Kundennummer, Handynummer oder Name"),
         max_length=150,
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
     )
 
-    class Kind:
-        CUSTOMER_NUMBER = _("Treffer über die Kundennummer")
-        USERNAME = _("Treffer über den Benutzernamen")
+    # What the result page says about each member found, and what the term was searched as.
+    MATCHES = {
+        MatchKind.CUSTOMER_NUMBER: _("Treffer über die Kundennummer"),
+        MatchKind.MOBILE_NUMBER: _("Treffer über die Handynummer"),
+        MatchKind.NAME: _("Treffer über den Namen"),
+    }
+    SEARCHED_AS = {
+        MatchKind.CUSTOMER_NUMBER: _("Kundennummer"),
+        MatchKind.MOBILE_NUMBER: _("Handynummer"),
+        MatchKind.NAME: _("Name oder Benutzername"),
+    }
 
     def clean_q(self) -> str:
         term: str = self.cleaned_data["q"]
         if "\x00" in term:
             raise forms.ValidationError(
-                _("Bitte gib eine Kundennummer oder einen Benutzernamen ein.")
+                _("Bitte gib eine Kundennummer, eine Handynummer oder einen Namen ein.")
             )
         return term
-
-    def lookup(self) -> tuple[Any, Q]:
-        """Which kind of search the term is, and the condition that finds it (exact only)."""
-        term = self.cleaned_data["q"]
-        number = normalise_customer_number(term)
-        if number and number.isascii() and number.isdigit():
-            return self.Kind.CUSTOMER_NUMBER, Q(customer_number_bidx=crypto.blind_index(number))
-        return self.Kind.USERNAME, Q(user__username__iexact=term)
 
 
 class PolicyAdmin(admin.ModelAdmin):
@@ -91,7 +93,7 @@ class CustomerDataAdmin(PolicyAdmin):
     # The search box (templates/admin/customer_data/customerdata/change_list.html) posts to
     # `search_view`; `?q=` in a URL searches usernames only (`get_search_results`).
     search_fields = ["user__username"]
-    search_help_text = _("Exakte Kundennummer oder Benutzername")
+    search_help_text = _("Exakte Kundennummer oder Handynummer, oder ein Teil des Namens")
     ordering = ["-updated_at"]
     show_full_result_count = False
     fields = readonly_fields = (
@@ -131,7 +133,9 @@ class CustomerDataAdmin(PolicyAdmin):
     @method_decorator(sensitive_post_parameters("q"))
     @method_decorator(require_POST)
     def search_view(self, request: HttpRequest) -> HttpResponse:
-        """Find members by exact customer number (blind index) or username, from a POST.
+        """Find members by exact customer number or phone number (blind indexes) or by part
+        of their name, from a POST; each member found by a number is logged
+        (`services.search_members`).
 
         The result page is rendered in answer to the POST, not redirected to: the number
         stays out of every URL, browser history, access log and `_changelist_filters`.
@@ -139,21 +143,26 @@ class CustomerDataAdmin(PolicyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = MemberSearchForm(request.POST)
-        found: QuerySet[CustomerData] = self.get_queryset(request).none()
-        kind = None
+        searched_as: list[MatchKind] = []
+        hits: list[selectors.SearchHit] = []
         if form.is_valid():
-            kind, condition = form.lookup()
-            found = self.get_queryset(request).filter(condition).order_by("user__username")[:50]
+            search, hits = services.search_members(viewer=request.user, term=form.cleaned_data["q"])
+            searched_as = search.kinds
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Kundendaten suchen"),
             "form": MemberSearchForm(),
             "searched": form.is_valid(),
-            "kind": kind,
+            "searched_as": [MemberSearchForm.SEARCHED_AS[kind] for kind in searched_as],
+            "by_number": MatchKind.NAME not in searched_as,
             "results": [
-                (data, reverse("admin:customer_data_customerdata_change", args=[data.pk]))
-                for data in found
+                (
+                    hit.data,
+                    reverse("admin:customer_data_customerdata_change", args=[hit.data.pk]),
+                    [MemberSearchForm.MATCHES[kind] for kind in hit.matched_by],
+                )
+                for hit in hits
             ],
         }
         response = TemplateResponse(

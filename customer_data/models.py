@@ -33,6 +33,19 @@ def fill_percentage(filled: int) -> int:
     return round(100 * filled / FIELD_COUNT)
 
 
+def counted_fields_expression(prefix: str = "") -> models.Case:
+    """`counted_fields` in SQL, for rows that reach a member's customer data through `prefix`
+    (e.g. "user__customer_data__"); a member without a row counts none."""
+    current = models.Q(
+        **{f"{prefix}consent": True, f"{prefix}consent_version": settings.CONSENT_TEXT_VERSION}
+    )
+    return models.Case(
+        models.When(current, then=models.F(f"{prefix}filled_count")),
+        default=models.Value(0),
+        output_field=models.PositiveSmallIntegerField(),
+    )
+
+
 class CustomerDataQuerySet(models.QuerySet):
     def holding_data(self) -> "CustomerDataQuerySet":
         """Rows with something to erase: a consent on record or a stored value."""
@@ -62,6 +75,10 @@ class CustomerData(models.Model):
         max_length=64, null=True, editable=False, db_index=True
     )
     mobile_number = EncryptedTextField(FIELD_LABELS["mobile_number"])
+    # Over the stored E.164 form, for the staff search by phone number; NULL as above.
+    mobile_number_bidx = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, editable=False, db_index=True
+    )
     further_info = EncryptedTextField(FIELD_LABELS["further_info"])
     further_info_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     filled_count = models.PositiveSmallIntegerField(default=0, editable=False)
@@ -84,7 +101,14 @@ class CustomerData(models.Model):
         ]
 
     def __str__(self) -> str:
-        return _("Kundendaten von Mitglied %(id)s") % {"id": self.user_id}
+        # The member's public name and username, as staff know them; never a stored value.
+        user = self.user
+        profile = getattr(user, "profile", None)
+        name = profile.display_name if profile is not None else ""
+        return _("Kundendaten von %(name)s (%(username)s)") % {
+            "name": name or user.get_username(),
+            "username": user.get_username(),
+        }
 
     def __repr__(self) -> str:
         return f"<CustomerData user_id={self.user_id} filled={self.filled_count}>"
@@ -178,6 +202,9 @@ class PersonalDataAccess(AppendOnlyModel):
         PROFILE = "profile", _("Profilseite")
         ADMIN = "admin", _("Verwaltung")
         EXPORT = "export", _("Export")
+        # A staff search that found the member by a number ties the number to them.
+        SEARCH_CUSTOMER_NUMBER = "search_customer_number", _("Suche nach Kundennummer")
+        SEARCH_MOBILE_NUMBER = "search_mobile_number", _("Suche nach Handynummer")
 
     viewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -196,7 +223,7 @@ class PersonalDataAccess(AppendOnlyModel):
     # a deleted account cannot rewrite who looked and in which capacity.
     viewer_name = models.CharField(_("Name des Betrachters"), max_length=150, blank=True)
     viewer_roles = models.JSONField(_("Rollen des Betrachters"), default=list, blank=True)
-    channel = models.CharField(_("Ort"), max_length=10, choices=Channel.choices)
+    channel = models.CharField(_("Ort"), max_length=32, choices=Channel.choices)
     fields = models.JSONField(_("Felder"), default=list)
     at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
 

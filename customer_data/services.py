@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet, TextField, Value
 from django.db.models.functions import Cast
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from community.roles import staff_roles
-from customer_data import crypto, permissions
+from customer_data import crypto, permissions, selectors
 from customer_data.models import (
     ENCRYPTED_FIELDS,
     ConsentRecord,
@@ -28,8 +29,15 @@ from customer_data.models import (
     PersonalDataAccess,
 )
 from customer_data.permissions import Viewer, fields_of
+from customer_data.selectors import MatchKind, MemberSearch, SearchHit
 
 Reason = ConsentRecord.Reason
+# The encrypted fields with an exact-match index, and the index column of each. The index is
+# taken over the stored (normalised) value: digits only, and E.164 for the phone number.
+BLIND_INDEXES = {
+    "customer_number": "customer_number_bidx",
+    "mobile_number": "mobile_number_bidx",
+}
 
 
 class ErasureNeedsConfirmation(Exception):
@@ -63,10 +71,11 @@ def _erase(data: CustomerData) -> None:
     for name in ENCRYPTED_FIELDS:
         setattr(data, name, None)
     data.customer_number_bidx = None
+    data.mobile_number_bidx = None
     data.further_info_updated_at = None
 
 
-@sensitive_variables("cleaned", "number", "info")
+@sensitive_variables("cleaned", "number", "mobile", "info")
 @transaction.atomic
 def save_consent_and_values(
     *,
@@ -79,8 +88,9 @@ def save_consent_and_values(
     """Store the member's choice from the Profil tab.
 
     With consent: grant it (recorded once per consent-text version) and store the values;
-    `cleaned` holds normalised values, "" or None meaning empty. Without consent: nothing
-    posted is stored, and an earlier consent is withdrawn, erasing the values.
+    `cleaned` holds normalised values (customer number digits only, phone number in E.164,
+    the forms the blind indexes are computed over), "" or None meaning empty. Without
+    consent: nothing posted is stored, and an earlier consent is withdrawn, erasing the values.
 
     `erasure_confirmation` is what the Profil tab passes: the stamp of the stored state the
     member was warned about ("" when no warning was confirmed). The decision "this withdrawal
@@ -113,7 +123,9 @@ def save_consent_and_values(
         data.further_info_updated_at = timezone.now() if info else None
     data.customer_number = number
     data.customer_number_bidx = crypto.blind_index(number) if number else None
-    data.mobile_number = cleaned.get("mobile_number") or None
+    mobile = cleaned.get("mobile_number") or None
+    data.mobile_number = mobile
+    data.mobile_number_bidx = crypto.blind_index(mobile) if mobile else None
     data.further_info = info
     data.save()
     return data
@@ -190,6 +202,43 @@ def disclose(*, viewer: Viewer, data: CustomerData | None, channel: str) -> dict
             raise TypeError("Only a signed-in user can be shown someone else's customer data.")
         record_access(viewer=viewer, subject_id=data.user_id, channel=channel, fields=values)
     return values
+
+
+# The access-log channel of a member found by a number (a name ties nothing to them).
+SEARCH_CHANNELS = {
+    MatchKind.CUSTOMER_NUMBER: PersonalDataAccess.Channel.SEARCH_CUSTOMER_NUMBER,
+    MatchKind.MOBILE_NUMBER: PersonalDataAccess.Channel.SEARCH_MOBILE_NUMBER,
+}
+
+
+@sensitive_variables("term")
+@transaction.atomic
+def search_members(*, viewer: Viewer, term: str) -> tuple[MemberSearch, list[SearchHit]]:
+    """The staff search: what `term` was searched as, and the members found, each logged in
+    the same step when a number found them.
+
+    Finding a member by customer number or phone number ties that number to a person, which
+    is a disclosure like showing it: one access-log row per member found and per number that
+    matched, naming the field searched (never the value), under the channel of that search.
+    A search that finds nobody, and a search by name, log nothing.
+
+    Checks the policy itself (only the roles that see values may tie a number to a member),
+    so no caller can run the search without its log.
+    """
+    if not permissions.can_use_staff_tools(viewer) or not isinstance(viewer, User):
+        raise PermissionDenied
+    search = selectors.member_search(term)
+    hits = selectors.list_search_hits(search)
+    for hit in hits:
+        for kind in hit.matched_by:
+            if kind in SEARCH_CHANNELS:
+                record_access(
+                    viewer=viewer,
+                    subject_id=hit.data.user_id,
+                    channel=SEARCH_CHANNELS[kind],
+                    fields=[kind.value],
+                )
+    return search, hits
 
 
 @dataclass
@@ -310,22 +359,27 @@ def rotate_field_keys(
 def rebuild_blind_index(
     *, batch_size: int = 500, skip_undecryptable: bool = False, progress: Progress | None = None
 ) -> MaintenanceResult:
-    """Recompute every customer-number index with the current `BLIND_INDEX_KEY`.
+    """Recompute every blind index (customer number and phone number) with the current
+    `BLIND_INDEX_KEY`.
 
-    Needed after changing that key: the index is a one-way hash, so it is rebuilt from the
-    decrypted numbers. `done` counts the rows that hold a customer number.
+    Needed after changing that key, and once after the phone-number index was added: an
+    index is a one-way hash, so it is rebuilt from the decrypted values. A row is rewritten
+    whole or, if a value does not decrypt, not at all. `done` counts the rows that hold a
+    customer number or a phone number.
     """
-    rows = (
-        CustomerData.objects.filter(customer_number__isnull=False)
-        .annotate(raw_number=Cast("customer_number", output_field=TextField()))
-        .values("pk", "raw_number")
-    )
+    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in BLIND_INDEXES}
+    holding = Q()
+    for name in BLIND_INDEXES:
+        holding |= Q(**{f"{name}__isnull": False})
+    rows = CustomerData.objects.filter(holding).annotate(**raw).values("pk", *raw)
 
     def index_row(row: dict[str, Any]) -> bool:
-        number = crypto.decrypt(row["raw_number"])
-        CustomerData.objects.filter(pk=row["pk"]).update(
-            customer_number_bidx=crypto.blind_index(number)
-        )
+        indexes = {
+            column: crypto.blind_index(crypto.decrypt(token)) if token else None
+            for name, column in BLIND_INDEXES.items()
+            for token in [row[f"raw_{name}"]]
+        }
+        CustomerData.objects.filter(pk=row["pk"]).update(**indexes)
         return True
 
     return _walk(

@@ -14,18 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW_COLUMNS = [*ENCRYPTED_FIELDS, "customer_number_bidx", "consent", "filled_count"]
 
 
-def raw_row(user_id: int) -> dict[str, object] | None:
+def raw_row(user_id: int, columns: list[str] = RAW_COLUMNS) -> dict[str, object] | None:
     """A member's customer-data columns exactly as the database holds them (no decryption),
     or None when the member has no row."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(quote(c) for c in RAW_COLUMNS)} "  # noqa: S608 (fixed identifiers)
+            f"SELECT {', '.join(quote(c) for c in columns)} "  # noqa: S608 (fixed identifiers)
             f"FROM {quote(CustomerData._meta.db_table)} WHERE {quote('user_id')} = %s",
             [user_id],
         )
         row = cursor.fetchone()
-    return None if row is None else dict(zip(RAW_COLUMNS, row, strict=True))
+    return None if row is None else dict(zip(columns, row, strict=True))
 
 
 def store_customer_data(

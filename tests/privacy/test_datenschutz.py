@@ -81,7 +81,7 @@ def test_access_log_is_paginated(owner, people, login):
 
 def test_access_log_shows_only_my_own_rows(owner, people, login):
     PersonalDataAccessFactory(viewer=people["team"], subject=people["member"])
-    assert "Bisher hat niemand außer Ihnen" in login(owner).get(PRIVACY).text
+    assert "Bisher hat niemand außer dir" in login(owner).get(PRIVACY).text
 
 
 def test_consent_history_lists_grants_and_withdrawals_with_version(owner, login, settings):
@@ -144,7 +144,15 @@ EXPORT_SCHEMA = {
                 "type": "object",
                 "required": ["at", "viewer", "viewer_roles", "channel", "fields"],
                 "properties": {
-                    "channel": {"enum": ["profile", "admin", "export"]},
+                    "channel": {
+                        "enum": [
+                            "profile",
+                            "admin",
+                            "export",
+                            "search_customer_number",
+                            "search_mobile_number",
+                        ]
+                    },
                     "fields": {
                         "type": "array",
                         "items": {"enum": ["customer_number", "mobile_number", "further_info"]},

@@ -1,4 +1,5 @@
-"""Recompute the customer-number search index after BLIND_INDEX_KEY changed."""
+"""Recompute the customer-number and phone-number search indexes after BLIND_INDEX_KEY
+changed, and once after the phone-number index was added."""
 
 from typing import Any
 
@@ -8,10 +9,10 @@ from customer_data.services import MaintenanceResult, rebuild_blind_index
 
 class Command(MaintenanceCommand):
     help = (
-        "Berechnet den Suchindex der Kundennummern mit dem aktuellen BLIND_INDEX_KEY neu. "
-        "Ein abgebrochener Lauf macht beim nächsten Aufruf dort weiter."
+        "Berechnet die Suchindizes der Kundennummern und Handynummern mit dem aktuellen "
+        "BLIND_INDEX_KEY neu. Ein abgebrochener Lauf macht beim nächsten Aufruf dort weiter."
     )
-    done_message = "{done} Suchindex-Einträge neu berechnet."
+    done_message = "Suchindizes von {done} Datensätzen neu berechnet."
 
     def run(self, **options: Any) -> MaintenanceResult:
         return rebuild_blind_index(
