@@ -4,6 +4,8 @@ The request user is loaded with both answers annotated (see `backends.viewer_que
 so reading them costs no query; a user loaded any other way pays one query each, once.
 """
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
@@ -89,6 +91,11 @@ def role_annotations(user_ref: str) -> dict[str, Exists]:
 def roles_from_annotations(row: object) -> list[StaffRole]:
     """The roles flagged on a row annotated by `role_annotations`, in a fixed order."""
     return [role for role in StaffRole if getattr(row, _role_attr(role), False)]
+
+
+def roles_from_row(row: Mapping[str, object]) -> list[StaffRole]:
+    """`roles_from_annotations` for a `values()` row."""
+    return [role for role in StaffRole if row.get(_role_attr(role))]
 
 
 def staff_role_names() -> set[str]:

@@ -1,6 +1,7 @@
 """Forms of the settings tabs. They validate input only; services do the writing."""
 
 import zoneinfo
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -23,7 +24,7 @@ class PublicProfileForm(forms.ModelForm):
         fields = ["display_name", "about", "location"]
         widgets = {"about": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
-            "display_name": _("So erscheinen Sie in der Community."),
+            "display_name": _("So erscheinst du in der Community."),
             "about": _("Öffentlich sichtbar für alle Besucher."),
             "location": _("Optional, öffentlich sichtbar."),
         }
@@ -39,9 +40,7 @@ class PublicProfileForm(forms.ModelForm):
         validate_display_name(name, reserved=reserved)
         name = reject_control_characters(name)
         if not name:
-            raise forms.ValidationError(
-                _("Bitte geben Sie einen Anzeigenamen ein."), code="required"
-            )
+            raise forms.ValidationError(_("Bitte gib einen Anzeigenamen ein."), code="required")
         return name
 
     def clean_about(self) -> str:
@@ -62,11 +61,16 @@ class PreferencesForm(forms.ModelForm):
     class Meta:
         model = Profile
         fields = ["language", "time_zone", "show_rank"]
-        help_texts = {"show_rank": _("Ihr Rang erscheint dann in Ihrem öffentlichen Profil.")}
+        help_texts = {"show_rank": _("Dein Rang erscheint dann in deinem öffentlichen Profil.")}
 
 
 class DirectoryForm(forms.Form):
-    """Query parameters of the members directory; anything invalid falls back to defaults."""
+    """Query parameters of the members directory; anything invalid falls back to defaults.
+
+    `fill_filter=False` (every viewer for whom the list shows no rings): the "Profildaten"
+    filter and the sorts by fill level do not exist; sent anyway, they are dropped before
+    validation, so the page is exactly the one without them.
+    """
 
     SORT_LABELS = {
         "name": _("Name (A–Z)"),
@@ -76,7 +80,19 @@ class DirectoryForm(forms.Form):
         "-joined": _("Neueste Mitglieder zuerst"),
         "joined": _("Älteste Mitglieder zuerst"),
     }
-    DEFAULTS = {"q": "", "sort": "name", "page": 1}
+    FILL_SORT_LABELS = {
+        "fill": _("Profildaten (unvollständigste zuerst)"),
+        "-fill": _("Profildaten (vollständigste zuerst)"),
+    }
+    FILL_LABELS = {
+        "": _("alle"),
+        "incomplete": _("unvollständig (0–67 %)"),
+        "0": _("0 %"),
+        "33": _("33 %"),
+        "67": _("67 %"),
+        "100": _("100 %"),
+    }
+    DEFAULTS = {"q": "", "sort": "name", "fill": "", "page": 1}
 
     q = forms.CharField(
         label=_("Name suchen"),
@@ -84,13 +100,28 @@ class DirectoryForm(forms.Form):
         max_length=60,
         widget=forms.TextInput(attrs={"type": "search", "class": "form-control"}),
     )
+    fill = forms.ChoiceField(
+        label=_("Profildaten"),
+        required=False,
+        choices=list(FILL_LABELS.items()),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
     sort = forms.ChoiceField(
         label=_("Sortieren nach"),
         required=False,
-        choices=list(SORT_LABELS.items()),
+        choices=list({**SORT_LABELS, **FILL_SORT_LABELS}.items()),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+    def __init__(self, *args: Any, fill_filter: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if fill_filter:
+            return
+        del self.fields["fill"]
+        cast(forms.ChoiceField, self.fields["sort"]).choices = list(self.SORT_LABELS.items())
+        if self.is_bound and self.data.get("sort") in self.FILL_SORT_LABELS:
+            self.data = {key: value for key, value in self.data.items() if key != "sort"}
 
     def clean_q(self) -> str:
         return reject_control_characters(self.cleaned_data["q"].strip())
@@ -98,6 +129,7 @@ class DirectoryForm(forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean() or {}
         cleaned["sort"] = cleaned.get("sort") or self.DEFAULTS["sort"]
+        cleaned["fill"] = cleaned.get("fill") or ""
         cleaned["page"] = cleaned.get("page") or 1
         return cleaned
 

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from community.roles import role_annotations
-from customer_data.models import counted_fields
+from community.roles import role_annotations, roles_from_row
+from customer_data.models import counted_fields, counted_fields_expression
 from customer_data.permissions import Visibility
 from customer_data.selectors import (
     get_customer_data,
@@ -27,7 +27,12 @@ DIRECTORY_ORDER = {
     "-rank": ("rank__order", "display_name"),
     "joined": ("user__date_joined", "user_id"),
     "-joined": ("-user__date_joined", "-user_id"),
+    # By fill level, for ring viewers only (`DirectoryForm` offers these to no one else).
+    "fill": ("filled", "display_name", "user_id"),
+    "-fill": ("-filled", "display_name", "user_id"),
 }
+# The directory's "Profildaten" filter: the fill counts (0–3 fields) each choice keeps.
+FILL_FILTERS = {"incomplete": (0, 1, 2), "0": (0,), "33": (1,), "67": (2,), "100": (3,)}
 
 
 def _members() -> QuerySet[Profile]:
@@ -69,12 +74,21 @@ def _member_filter(search: str) -> Q:
     return condition
 
 
-def count_members(*, search: str = "") -> int:
-    """How many members the directory lists, counted without the page's joins.
+def _with_fill(members: QuerySet[Profile], fill: str) -> QuerySet[Profile]:
+    """Members whose counted fields are among those the "Profildaten" choice `fill` keeps."""
+    annotated = members.alias(filled=counted_fields_expression("user__customer_data__"))
+    return annotated.filter(filled__in=FILL_FILTERS[fill])
+
+
+def count_members(*, search: str = "", fill: str = "") -> int:
+    """How many members the directory lists, counted without the page's joins (but the one to
+    customer data when filtered by fill level).
 
     The unfiltered count is cached for half a minute: it only moves when members join or
     leave, and counting 10,000 rows on every page view costs more than the page itself.
     """
+    if fill:
+        return _with_fill(Profile.objects.filter(_member_filter(search)), fill).count()
     if search:
         return Profile.objects.filter(_member_filter(search)).count()
     count = cache.get_or_set(
@@ -85,16 +99,27 @@ def count_members(*, search: str = "") -> int:
     return int(count or 0)
 
 
-def list_members(*, search: str = "", order: str = "name", level: Visibility) -> QuerySet:
-    """Active members for the directory, as plain rows (no model instances: 50 a page).
+def list_members(
+    *, search: str = "", order: str = "name", fill: str = "", level: Visibility
+) -> QuerySet:
+    """Active members for the directory, as plain rows (no model instances: 50 a page), with
+    their staff roles (public, like the rank).
 
     Nothing here touches customer data unless `level` lets the viewer see rings, and then
-    only the ring columns; search and order never do.
+    only the ring columns; only then may `fill` filter and `order` sort by fill level (the
+    form has already dropped both for anyone else; this refuses them once more).
     """
+    uses_fill = bool(fill) or order in ("fill", "-fill")
+    if uses_fill and not level.shows_ring:
+        raise ValueError("filtering or sorting by fill level needs a ring viewer")
     columns = {**DIRECTORY_COLUMNS, **(RING_COLUMNS if level.shows_ring else {})}
     qs = Profile.objects.filter(_member_filter(search))
+    if fill:
+        qs = _with_fill(qs, fill)
+    elif uses_fill:
+        qs = qs.alias(filled=counted_fields_expression("user__customer_data__"))
     return qs.order_by(*DIRECTORY_ORDER[order]).values(
-        "user_id", "display_name", "show_rank", **columns
+        "user_id", "display_name", "show_rank", **columns, **role_annotations("user_id")
     )
 
 
@@ -103,6 +128,7 @@ def directory_rows(rows: Iterable[dict[str, Any]], level: Visibility) -> list[di
     for row in rows:
         row["initials"] = initials_of(row["display_name"])
         row["colour"] = avatar_colour_of(row["user_id"])
+        row["roles"] = roles_from_row(row)
         if level.shows_ring:
             row["filled"] = counted_fields(
                 consent=row["consent"],

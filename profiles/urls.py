@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/privacy/erase/", views.privacy_erase, name="privacy_erase"),
     path("settings/privacy/preview/", views.privacy_preview, name="privacy_preview"),
     path("i18n/setlang/", views.switch_language, name="set_language"),
+    path("hilfe/kundendaten/", views.help_customer_data, name="help_customer_data"),
     path("members/", views.directory, name="directory"),
     path("members/<username:username>/", views.member_detail, name="detail"),
 ]

@@ -28,7 +28,7 @@ from customer_data import (
     services as customer_services,
 )
 from customer_data.forms import CustomerDataForm
-from customer_data.models import ENCRYPTED_FIELDS, PersonalDataAccess
+from customer_data.models import ENCRYPTED_FIELDS, FIELD_COUNT, PersonalDataAccess
 from customer_data.permissions import Visibility
 from profiles import selectors, services
 from profiles.forms import DirectoryForm, PageForm, PreferencesForm, PublicProfileForm
@@ -225,6 +225,10 @@ def _profile_page(
             # Policy prose for the owner's note and the preview's notice.
             "readers": permissions.readers(request.user) if data is not None else "",
             "ring_rank": permissions.threshold_rank_name(request.user) if preview else "",
+            # A ring viewer may help a member complete their data: the ring says how much is
+            # missing, never which field.
+            "offers_help": level is Visibility.RING_ONLY
+            and (data is None or data.counted_fields < FIELD_COUNT),
         },
     )
     if values:
@@ -248,14 +252,30 @@ def member_detail(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_not_required
 @require_GET
+def help_customer_data(request: HttpRequest) -> HttpResponse:
+    """How to store customer data, and who sees it: the page the ring's help hint links to,
+    which a Mitgestalter can pass on to the member they help."""
+    return render(
+        request,
+        "profiles/help_customer_data.html",
+        {"policy": permissions.explain_policy(request.user)},
+    )
+
+
+@login_not_required
+@require_GET
 def directory(request: HttpRequest) -> HttpResponse:
     """Members, searchable and sortable; rings only for viewers who may see them."""
-    form = DirectoryForm(request.GET)
+    fill_filter = permissions.can_filter_by_fill(request.user)
+    form = DirectoryForm(request.GET, fill_filter=fill_filter)
     query: dict[str, Any] = form.cleaned_data if form.is_valid() else DirectoryForm.DEFAULTS
     level = permissions.list_visibility(request.user)
-    members = selectors.list_members(search=query["q"], order=query["sort"], level=level)
+    members = selectors.list_members(
+        search=query["q"], order=query["sort"], fill=query["fill"], level=level
+    )
     paginator = Paginator(members, DIRECTORY_PAGE_SIZE)
-    paginator.count = selectors.count_members(search=query["q"])  # cheaper than the page's join
+    # Counted without the page's joins: cheaper.
+    paginator.count = selectors.count_members(search=query["q"], fill=query["fill"])
     page = paginator.get_page(query["page"])
     rows = selectors.directory_rows(page, level)
     return render(
@@ -267,10 +287,14 @@ def directory(request: HttpRequest) -> HttpResponse:
             "level": level,
             "query": query,
             # The search form shows what the page shows: the parameters as understood.
-            "form": DirectoryForm(initial=query, auto_id="directory-%s"),
-            "page_query": urlencode({"q": query["q"], "sort": query["sort"]}),
+            "form": DirectoryForm(initial=query, auto_id="directory-%s", fill_filter=fill_filter),
+            "page_query": urlencode(
+                {"q": query["q"], "sort": query["sort"]}
+                | ({"fill": query["fill"]} if query["fill"] else {})
+            ),
             # One reverse() for the page instead of one per row: 36 µs each here, 1.8 ms a page.
             "members_url": reverse("profiles:directory"),
             "invalid_query": form.is_bound and not form.is_valid(),
+            "fill_filter": fill_filter,
         },
     )

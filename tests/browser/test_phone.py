@@ -324,3 +324,24 @@ def test_language_button_by_keyboard(viewer, demo_users) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Members")
     page.get_by_role("button", name="Deutsch").click()
     expect(page.locator("html")).to_have_attribute("lang", "de")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_staff_admin_pages_fit_a_phone(phone, full_community, width) -> None:
+    """The pages the two staff roles reach in the admin (its lists scroll inside themselves)."""
+    problems: list[str | None] = []
+    for username in ("team", "cm"):
+        page = phone(full_community[username], width=width)
+        for path in (
+            "/admin/",
+            "/admin/customer_data/customerdata/",
+            "/admin/customer_data/personaldataaccess/",
+            "/admin/community/structurechange/",
+        ):
+            page.goto(path)
+            problems.append(fits(page, f"{path} as {username} at {width} px"))
+        page.goto("/admin/customer_data/customerdata/")
+        with page.expect_navigation():
+            page.locator("#result_list a").first.click()
+        problems.append(fits(page, f"the customer-data page as {username} at {width} px"))
+    assert not [problem for problem in problems if problem], "\n".join(filter(None, problems))

@@ -57,6 +57,13 @@ def test_profile_page_query_count_is_fixed(
         ("expert", "", SIGNED_IN + 2),
         ("guide", "?q=user&sort=-joined", SIGNED_IN + 2),
         ("team", "?page=1", SIGNED_IN + 2),
+        # Filtered or sorted by fill level (ring viewers only): the count and the page, each
+        # joined to the ring columns.
+        ("expert", "?fill=incomplete", SIGNED_IN + 2),
+        ("guide", "?fill=67&sort=-fill", SIGNED_IN + 2),
+        ("cm", "?sort=fill&page=1", SIGNED_IN + 2),
+        # For anyone else the parameters do not exist: the unfiltered page.
+        ("member", "?fill=0&sort=fill", SIGNED_IN + 2),
     ],
 )
 def test_directory_query_count_does_not_grow_with_members(
