@@ -31,7 +31,7 @@ ONE_BAR = 69
 
 # What each viewer reaches, by path (the settings tabs and the directory for members).
 PAGES = {
-    None: ["/", "/accounts/login/", "/members/", "/members/member/"],
+    None: ["/", "/accounts/login/", "/members/", "/members/member/", "/hilfe/kundendaten/"],
     "member": [
         "/",
         "/settings/profile/",
@@ -42,7 +42,7 @@ PAGES = {
         "/members/member/",
         "/members/expert/",
     ],
-    "expert": ["/members/", "/members/member/"],
+    "expert": ["/members/", "/members/?fill=incomplete", "/members/member/", "/members/regular/"],
     "guide": ["/members/", "/members/member/"],
     "team": ["/members/", "/members/member/", "/members/team/"],
     "cm": ["/members/", "/members/member/"],
@@ -106,7 +106,7 @@ def test_no_page_scrolls_sideways(phone, full_community, audit, width) -> None: 
             label = f"{path} as {username or 'visitor'} at {width} px"
             problems.append(fits(page, label))
             audit(page, label)
-            slug = path.strip("/").replace("/", "-") or "home"
+            slug = re.sub(r"[^a-z0-9]+", "-", path).strip("-") or "home"
             screenshot(page, f"phone-{width}/{username or 'visitor'}-{slug}", full_page=False)
         page.context.close()
     assert not [problem for problem in problems if problem], "\n".join(filter(None, problems))
