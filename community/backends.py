@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
+from community.prepared import PreparedLookup
 from community.roles import annotate_viewer
 
 
@@ -15,15 +16,22 @@ def viewer_queryset() -> QuerySet:
     return annotate_viewer(get_user_model()._default_manager.select_related("profile__rank"))
 
 
-class CommunityBackend(ModelBackend):
-    """ModelBackend whose `get_user` reads the viewer once per request, fully loaded.
+# The SQL depends on the threshold rank's code, a setting.
+VIEWER = PreparedLookup(
+    get_user_model(), viewer_queryset, depends_on=lambda: settings.COMMUNITY_RING_MIN_RANK
+)
 
-    Nothing is cached across requests, so a rank or role change counts from the next one.
+
+class CommunityBackend(ModelBackend):
+    """ModelBackend whose `get_user` reads the viewer once per request, fully loaded, with SQL
+    compiled once per connection (`community.prepared`).
+
+    Nothing but SQL is kept across requests, so a rank or role change counts from the next one.
     """
 
     def get_user(self, user_id: Any) -> Any:
         try:
-            user = viewer_queryset().get(pk=user_id)
-        except (ObjectDoesNotExist, ValueError, TypeError):
+            user: Any = VIEWER.get(int(user_id))
+        except (ValueError, TypeError, OverflowError):
             return None
-        return user if self.user_can_authenticate(user) else None
+        return user if user is not None and self.user_can_authenticate(user) else None

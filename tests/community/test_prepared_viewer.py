@@ -1,0 +1,96 @@
+"""The viewer lookup with SQL compiled once per connection: the same user, with the same
+profile, rank, role flags and threshold as the ORM's own query, in one query; and nothing but
+SQL kept, so every change counts from the next request."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from community.backends import VIEWER, CommunityBackend, viewer_queryset
+from community.models import Rank, StaffRole
+from community.prepared import PreparedLookup
+from community.roles import EXPERIENCED_ANNOTATION, THRESHOLD_NAME_ANNOTATION, staff_roles
+from profiles.models import Profile
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOADED = ("pk", "username", "is_active", "is_staff", "is_superuser", "date_joined", "last_login")
+
+
+def snapshot(user) -> dict:
+    profile = user.profile
+    return {
+        **{name: getattr(user, name) for name in LOADED},
+        "profile": (profile.pk, profile.display_name, profile.language, profile.time_zone),
+        "rank": (profile.rank.code, profile.rank.order) if profile.rank else None,
+        "roles": staff_roles(user),
+        "experienced": getattr(user, EXPERIENCED_ANNOTATION),
+        "threshold": getattr(user, THRESHOLD_NAME_ANNOTATION),
+    }
+
+
+@pytest.mark.parametrize("who", ["member", "regular", "expert", "guide", "team", "cm", "admin"])
+def test_the_prepared_lookup_loads_what_the_orm_loads(people, who):
+    user = people[who]
+    expected = snapshot(viewer_queryset().get(pk=user.pk))
+
+    with CaptureQueriesContext(connection) as first:
+        loaded = VIEWER.get(user.pk)
+    with CaptureQueriesContext(connection) as second:
+        again = VIEWER.get(user.pk)
+
+    assert snapshot(loaded) == snapshot(again) == expected
+    assert len(first) == len(second) == 1
+    assert first[0]["sql"] == second[0]["sql"]
+    # Profile and rank came with the user: reading them costs nothing.
+    with CaptureQueriesContext(connection) as reads:
+        snapshot(loaded)
+    assert len(reads) == 0
+
+
+def test_each_lookup_reads_the_current_row(people):
+    user = people["member"]
+    assert not VIEWER.get(user.pk).rank_is_experienced
+
+    Profile.objects.filter(user=user).update(rank=Rank.objects.get(code="mitgestalter"))
+    user.groups.add(Group.objects.get(staff_role__code=StaffRole.TELEKOM_HILFT_TEAM))
+    Profile.objects.filter(user=user).update(display_name="Neuer Name", language="en")
+
+    loaded = VIEWER.get(user.pk)
+    assert loaded.rank_is_experienced
+    assert staff_roles(loaded) == {StaffRole.TELEKOM_HILFT_TEAM}
+    assert (loaded.profile.display_name, loaded.profile.language) == ("Neuer Name", "en")
+
+
+def test_a_new_threshold_setting_compiles_afresh(people, settings):
+    expert = people["expert"]
+    assert VIEWER.get(expert.pk).rank_is_experienced
+
+    settings.COMMUNITY_RING_MIN_RANK = "community-guide"
+
+    assert not VIEWER.get(expert.pk).rank_is_experienced
+
+
+def test_unknown_missing_and_inactive_users_are_nobody(people):
+    backend = CommunityBackend()
+    inactive = UserFactory(is_active=False)
+
+    assert VIEWER.get(2_000_000_000) is None
+    assert backend.get_user(2_000_000_000) is None
+    assert backend.get_user("not a number") is None
+    assert backend.get_user(None) is None
+    assert backend.get_user(10**40) is None
+    assert backend.get_user(inactive.pk) is None
+    assert backend.get_user(str(people["member"].pk)).pk == people["member"].pk
+
+
+def test_a_query_that_does_not_use_the_key_once_is_refused():
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    lookup = PreparedLookup(User, lambda: User.objects.filter(pk__in=[-7_391_532_011]))
+
+    with pytest.raises(ValueError, match="exactly once"):
+        lookup.get(1)
