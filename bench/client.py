@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from bench.load import BenchError, Target
+from bench.load import BenchError, BodyCheck, Target
+from bench.seed import SEARCHED_MOBILE
 
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken"\s+value="([^"]+)"')
@@ -29,6 +30,18 @@ SAVED_CUSTOMER_DATA = {
     "customer-mobile_number": "0171 1234567",
     "customer-further_info": "Auftrag 12345678, erreichbar werktags ab 17 Uhr",
 }
+# The directory as a ring viewer, filtered to "Profildaten: unvollständig (0–67 %)" and sorted
+# by fill level, fullest first (for viewers without rings both parameters would be dropped).
+FILLED_DIRECTORY = "/members/?fill=incomplete&sort=-fill"
+FILL_APPLIED = (
+    BodyCheck("the fill filter is applied", r'<option value="incomplete"\s+selected'),
+    BodyCheck("the sort by fill level is applied", r'<option value="-fill"\s+selected'),
+)
+CUSTOMER_DATA_ADMIN = "/admin/customer_data/customerdata/"
+# One result row of the staff search (search_results.html): a link to the member's change view.
+ONE_MEMBER_FOUND = (
+    BodyCheck("members found", rf'href="{CUSTOMER_DATA_ADMIN}\d+/change/"', count=1),
+)
 
 
 @dataclass
@@ -97,6 +110,15 @@ def build_targets(base_url: str, owner: dict[str, str], password: str) -> list[T
         "Content-Type": "application/x-www-form-urlencoded",
         "Referer": f"{me.origin}/settings/profile/",
     }
+    # The admin search box posts from the change list, with the token of that page.
+    search = {
+        "csrfmiddlewaretoken": team.csrf_token(team.send("GET", CUSTOMER_DATA_ADMIN)),
+        "q": SEARCHED_MOBILE,
+    }
+    searched = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Referer": f"{team.origin}{CUSTOMER_DATA_ADMIN}",
+    }
     profile, settings = f"/members/{owner['username']}/", "/settings/profile/"
     return [
         Target("healthz", "/healthz", "GET", "/healthz", dict(PROXY_HEADERS)),
@@ -105,24 +127,41 @@ def build_targets(base_url: str, owner: dict[str, str], password: str) -> list[T
         Target("profile_team", "/members/<owner>/ as THT", "GET", profile, team.headers()),
         Target("directory_expert", "/members/ p1 as Mitgestalter", "GET", "/members/", expert.headers()),
         Target("directory_member", "/members/ p1 as member", "GET", "/members/", member.headers()),
+        Target(
+            "directory_fill_expert", "/members/ by fill as Mitgestalter", "GET", FILLED_DIRECTORY,
+            expert.headers(), checks=FILL_APPLIED,
+        ),
         Target("settings_get", "/settings/profile/ GET (owner)", "GET", settings, me.headers()),
         Target(
             "settings_post", "/settings/profile/ Speichern POST", "POST", settings,
             me.headers(**posted), urlencode(form), expect=302,
         ),
+        Target(
+            "phone_search_team", "/admin/ search by phone as THT", "POST",
+            f"{CUSTOMER_DATA_ADMIN}search/", team.headers(**searched), urlencode(search),
+            checks=ONE_MEMBER_FOUND,
+        ),
     ]  # fmt: skip
 
 
 def check_targets(base_url: str, targets: list[Target]) -> None:
-    """Send each measured request once: a wrong status stops the run before any load."""
+    """Send each measured request once: a wrong status, or an answer without what the row's
+    checks look for, stops the run before any load. The errors never quote the answer."""
     for t in targets:
-        status = requests.request(
+        answer = requests.request(
             t.method, base_url + t.path, headers=t.headers, data=t.body or None,
             allow_redirects=False, timeout=30,
-        ).status_code  # fmt: skip
-        if status != t.expect:
+        )  # fmt: skip
+        if answer.status_code != t.expect:
             hint = " (the Profil form may have gained required fields; see bench/README.md)"
             raise BenchError(
-                f"{t.label}: {t.method} {t.path} answered {status}, expected {t.expect}"
-                f"{hint if t.method == 'POST' else ''}."
+                f"{t.label}: {t.method} {t.path} answered {answer.status_code}, expected "
+                f"{t.expect}{hint if t.key == 'settings_post' else ''}."
             )
+        for check in t.checks:
+            found = len(re.findall(check.pattern, answer.text))
+            if found != check.count:
+                raise BenchError(
+                    f"{t.label}: {t.method} {t.path}: {check.what}: {found} matches of "
+                    f"{check.pattern!r} in the answer, expected {check.count} (see bench/README.md)."
+                )

@@ -32,6 +32,17 @@ class BenchError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class BodyCheck:
+    """What the check before the load requires of an answer's HTML: `count` matches of the
+    regular expression `pattern`, so that a row cannot silently measure another page (a
+    filter dropped as invalid, a search that found nobody). `what` names it in the error."""
+
+    what: str
+    pattern: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class Target:
     """One URL as one viewer: what a measurement window sends, and what it expects back."""
 
@@ -42,6 +53,7 @@ class Target:
     headers: dict[str, str]
     body: str = ""
     expect: int = 200
+    checks: tuple[BodyCheck, ...] = ()
 
 
 @dataclass

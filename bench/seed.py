@@ -46,6 +46,11 @@ ABOUTS = (
 )
 # (prefix, subscriber digits) of German mobile numbers, typed in a few of the ways members do.
 MOBILE_PREFIXES = (("0170 ", 7), ("0171/", 7), ("0175-", 7), ("+49 160 ", 7), ("0151 ", 8))
+# The number the staff search by phone number looks for (`bench/client.py`), typed as members
+# type it. Stored for one member only, the first one with customer data after the owner: its
+# prefix is none of MOBILE_PREFIXES, so no generated number equals it, and it is 11 digits,
+# so no generated customer number (10 digits) does either. Test data, not a real person's.
+SEARCHED_MOBILE = "0172 3456789"
 INFOS = (
     "Auftragsnummer {n}",
     "Störungsticket {n}, erreichbar werktags ab 17 Uhr",
@@ -141,9 +146,13 @@ def create_members(members: int, password: str) -> None:
         services.erase_customer_data(
             user_id=user.pk, by=None, reason=ConsentRecord.Reason.OUTDATED_CONSENT
         )
+    searched = with_data[1] if len(with_data) > 1 else None
     for user in with_data:
         count = 3 if user is owner else rng.choice((1, 2, 3))
-        form = CustomerDataForm(typed_customer_data(rng, set(rng.sample(ENCRYPTED_FIELDS, count))))
+        typed = typed_customer_data(rng, set(rng.sample(ENCRYPTED_FIELDS, count)))
+        if user is searched:  # after drawing, so the other members' data stays as it was
+            typed["mobile_number"] = SEARCHED_MOBILE
+        form = CustomerDataForm(typed)
         if not form.is_valid():
             raise ValueError(f"Generated customer data does not validate: {form.errors.as_json()}")
         services.save_consent_and_values(
@@ -158,6 +167,14 @@ def create_members(members: int, password: str) -> None:
             channel=PersonalDataAccess.Channel.PROFILE,
             fields=ENCRYPTED_FIELDS,
         )
+
+
+def searched_members() -> int:
+    """How many members the staff search for SEARCHED_MOBILE finds (one after seeding); the
+    search as the admin runs it, without its access log."""
+    from customer_data import selectors
+
+    return len(selectors.list_search_hits(selectors.member_search(SEARCHED_MOBILE)))
 
 
 def seed(*, members: int, password: str, fresh: bool) -> dict[str, Any]:
@@ -178,6 +195,7 @@ def seed(*, members: int, password: str, fresh: bool) -> dict[str, Any]:
         not fresh
         and bench_users.count() == members
         and CustomerData.objects.filter(user__username=OWNER, filled_count=3).exists()
+        and searched_members() == 1  # data kept before the phone search row: regenerate
     )
     if not reused:
         with transaction.atomic():

@@ -1,10 +1,13 @@
 """Cookies and CSRF tokens of the benchmark's visitors (no server: responses are built here)."""
 
+from urllib.parse import parse_qs
+
 import pytest
 import requests
 
+from bench import client, seed
 from bench.client import Visitor
-from bench.load import BenchError
+from bench.load import BenchError, Target
 
 
 def page(html: str = "", url: str = "http://127.0.0.1:1/accounts/login/") -> requests.Response:
@@ -38,3 +41,104 @@ def test_csrf_token_comes_from_the_form_first():
 def test_missing_csrf_token_is_an_error():
     with pytest.raises(BenchError, match="No CSRF token"):
         Visitor("http://x").csrf_token(page())
+
+
+CSRF_FORM = '<form><input type="hidden" name="csrfmiddlewaretoken" value="{}"></form>'
+
+
+def test_rows_are_the_pages_under_test_with_their_checks(monkeypatch):
+    """Every measured row: key, method, path, expected status; the two with body checks."""
+    sent: list[tuple[str, str, str]] = []
+
+    def fake_log_in(base_url, username, password):
+        return Visitor(base_url, {"__Host-sessionid": f"session-of-{username}"})
+
+    def fake_request(method, url, headers=None, **kwargs):
+        sent.append((method, url, headers.get("Cookie", "")))
+        return page(CSRF_FORM.format(f"token-{len(sent)}"), url)
+
+    monkeypatch.setattr(client, "log_in", fake_log_in)
+    monkeypatch.setattr(client.requests, "request", fake_request)
+    owner = {"username": "bench-00001", "display_name": "Anna", "about": "", "location": ""}
+    targets = {t.key: t for t in client.build_targets("http://127.0.0.1:1", owner, "pw")}
+
+    assert [(key, t.method, t.path, t.expect) for key, t in targets.items()] == [
+        ("healthz", "GET", "/healthz", 200),
+        ("profile_owner", "GET", "/members/bench-00001/", 200),
+        ("profile_expert", "GET", "/members/bench-00001/", 200),
+        ("profile_team", "GET", "/members/bench-00001/", 200),
+        ("directory_expert", "GET", "/members/", 200),
+        ("directory_member", "GET", "/members/", 200),
+        ("directory_fill_expert", "GET", "/members/?fill=incomplete&sort=-fill", 200),
+        ("settings_get", "GET", "/settings/profile/", 200),
+        ("settings_post", "POST", "/settings/profile/", 302),
+        ("phone_search_team", "POST", "/admin/customer_data/customerdata/search/", 200),
+    ]
+    assert all(len(t.label) <= 34 for t in targets.values())  # the table's first column
+    assert "session-of-expert" in targets["directory_fill_expert"].headers["Cookie"]
+    assert targets["directory_fill_expert"].checks == client.FILL_APPLIED
+
+    search = targets["phone_search_team"]
+    # The token comes from the change list, fetched as `team`.
+    assert (
+        "GET",
+        "http://127.0.0.1:1/admin/customer_data/customerdata/",
+        "__Host-sessionid=session-of-team",
+    ) in sent
+    assert parse_qs(search.body) == {
+        "csrfmiddlewaretoken": [f"token-{len(sent)}"],
+        "q": [seed.SEARCHED_MOBILE],
+    }
+    assert search.headers["Referer"] == "https://127.0.0.1:1/admin/customer_data/customerdata/"
+    assert search.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert "session-of-team" in search.headers["Cookie"]
+    assert search.checks == client.ONE_MEMBER_FOUND
+
+
+def answering(monkeypatch, status: int, html: str) -> None:
+    def fake_request(method, url, **kwargs):
+        response = page(html, url)
+        response.status_code = status
+        return response
+
+    monkeypatch.setattr(client.requests, "request", fake_request)
+
+
+SEARCH_ROW = Target(
+    "phone_search_team", "search", "POST", "/admin/customer_data/customerdata/search/", {},
+    body="q=x", checks=client.ONE_MEMBER_FOUND,
+)  # fmt: skip
+FOUND = '<tr><td><a href="/admin/customer_data/customerdata/{}/change/">Anna Secret</a></td></tr>'
+
+
+def test_check_passes_an_answer_with_the_expected_status_and_matches(monkeypatch):
+    answering(monkeypatch, 200, FOUND.format(17))
+
+    client.check_targets("http://x", [SEARCH_ROW])
+
+
+@pytest.mark.parametrize("rows", [0, 2])
+def test_check_stops_a_search_that_finds_not_exactly_one_member(monkeypatch, rows):
+    answering(monkeypatch, 200, "".join(FOUND.format(pk) for pk in range(rows)))
+
+    with pytest.raises(BenchError, match=f"members found: {rows} matches") as error:
+        client.check_targets("http://x", [SEARCH_ROW])
+    assert "Secret" not in str(error.value)  # the answer is never quoted
+
+
+def test_check_stops_a_wrong_status_before_the_body_checks(monkeypatch):
+    answering(monkeypatch, 403, "")
+
+    with pytest.raises(BenchError, match=r"answered 403, expected 200\."):
+        client.check_targets("http://x", [SEARCH_ROW])
+
+
+def test_check_stops_a_directory_whose_fill_filter_was_dropped(monkeypatch):
+    row = Target(
+        "directory_fill_expert", "fill", "GET", client.FILLED_DIRECTORY, {},
+        checks=client.FILL_APPLIED,
+    )  # fmt: skip
+    answering(monkeypatch, 200, '<option value="name" selected>Name</option>')
+
+    with pytest.raises(BenchError, match="the fill filter is applied: 0 matches"):
+        client.check_targets("http://x", [row])
