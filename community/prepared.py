@@ -21,8 +21,9 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
-# Stands for the key while compiling; no database hands it out as a primary key.
-PLACEHOLDER = -7_391_532_011
+# Stands for the key while compiling: no database hands it out as a primary key, and it fits
+# a 32-bit integer column (PostgreSQL compiles an out-of-range key to "no rows").
+PLACEHOLDER = -1_987_654_321
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def test_a_query_that_does_not_use_the_key_once_is_refused():
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    lookup = PreparedLookup(User, lambda: User.objects.filter(pk__in=[-7_391_532_011]))
+    lookup = PreparedLookup(User, lambda: User.objects.filter(pk__in=[-1_987_654_321]))
 
     with pytest.raises(ValueError, match="exactly once"):
         lookup.get(1)
