@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.loader import render_to_string
@@ -23,14 +23,16 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from community.models import StructureChange
+from community.roles import roles_from_annotations
 from customer_data import permissions, selectors, services
-from customer_data.models import ENCRYPTED_FIELDS, FIELD_LABELS, CustomerData, PersonalDataAccess
-from customer_data.normalise import format_phone_number
+from customer_data.models import (
+    ENCRYPTED_FIELDS,
+    FIELD_LABELS,
+    CustomerData,
+    PersonalDataAccess,
+    ShownGroup,
+)
 from customer_data.selectors import MatchKind
-
-
-def _display(name: str, value: str) -> str:
-    return format_phone_number(value) if name == "mobile_number" else value
 
 
 class MemberSearchForm(forms.Form):
@@ -96,14 +98,12 @@ class CustomerDataAdmin(PolicyAdmin):
     search_help_text = _("Exakte Kundennummer oder Handynummer, oder ein Teil des Namens")
     ordering = ["-updated_at"]
     show_full_result_count = False
-    fields = readonly_fields = (
-        "member",
-        "consent_state",
-        "fill",
-        "updated_at",
-        "consent_history",
-        "access_history",
-    )
+    # The change page shows who the member is, the consent and the values first
+    # (change_form.html); these two follow them, as the admin renders readonly fields.
+    fields = readonly_fields = ("consent_history", "access_history")
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerData]:
         # Nothing listed or searched here reads (or decrypts) an encrypted column;
@@ -111,6 +111,19 @@ class CustomerDataAdmin(PolicyAdmin):
         return (
             super().get_queryset(request).select_related("user__profile").defer(*ENCRYPTED_FIELDS)
         )
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> CustomerData | None:
+        """The row behind the change and history pages, with the member's profile, rank and
+        roles for the page's first section, in one query; still no encrypted column."""
+        if from_field is not None:  # (a popup's `_to_field`: not offered on this admin)
+            return super().get_object(request, object_id, from_field)
+        queryset = selectors.with_member_details(self.get_queryset(request))
+        try:
+            return queryset.get(pk=self.opts.pk.to_python(object_id))
+        except (CustomerData.DoesNotExist, ValidationError, ValueError):
+            return None
 
     def get_urls(self) -> list[URLPattern]:
         search = path(
@@ -187,26 +200,37 @@ class CustomerDataAdmin(PolicyAdmin):
         """
         if request.method not in ("GET", "HEAD", "POST"):
             return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
-        values: dict[str, str] = {}
+        groups: list[ShownGroup] = []
         if (
             request.method == "GET"
             and object_id.isdigit()
             and permissions.can_use_staff_tools(request.user)
         ):
+            data = selectors.get_customer_data_by_pk(pk=int(object_id))
             values = services.disclose(
-                viewer=request.user,
-                data=selectors.get_customer_data_by_pk(pk=int(object_id)),
-                channel=PersonalDataAccess.Channel.ADMIN,
+                viewer=request.user, data=data, channel=PersonalDataAccess.Channel.ADMIN
             )
-        shown = [
-            (FIELD_LABELS[name], _display(name, values[name]))
-            for name in ENCRYPTED_FIELDS
-            if name in values
-        ]
-        context = {**(extra_context or {}), "customer_values": shown}
+            # The dates come from the row the values were read from.
+            groups = data.shown_groups(values) if data is not None else []
+        context = {**(extra_context or {}), "customer_groups": groups}
         response = super().change_view(request, object_id, form_url, context)
         patch_cache_control(response, no_store=True, private=True)
         return response
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: CustomerData | None = None,
+    ) -> HttpResponse:
+        """Names the page after the member ("Kundendaten von Mia Mitglied (member)") instead
+        of Django's "Kundendaten ansehen" above it, and adds the member's roles."""
+        if obj is not None:
+            context.update(title=str(obj), subtitle=None, member_roles=roles_from_annotations(obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("Mitglied"), ordering="user__username")
     def member(self, obj: CustomerData) -> str:
@@ -215,12 +239,6 @@ class CustomerDataAdmin(PolicyAdmin):
     @admin.display(description=_("Ausgefüllt"), ordering="filled_count")
     def fill(self, obj: CustomerData) -> str:
         return f"{obj.fill_percentage} %"
-
-    @admin.display(description=_("Einwilligung"))
-    def consent_state(self, obj: CustomerData) -> str:
-        if obj.consent_is_current:
-            return str(_("erteilt (Version %(version)s)") % {"version": obj.consent_version})
-        return str(_("keine gültige Einwilligung"))
 
     @admin.display(description=_("Einwilligungen"))
     def consent_history(self, obj: CustomerData) -> SafeString:

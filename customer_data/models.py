@@ -1,8 +1,13 @@
 """Customer data a member stores for the support staff, with its consent and access records."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from community.append_only import AppendOnlyModel
@@ -16,6 +21,38 @@ FIELD_LABELS = {
     "further_info": _("Weitere Informationen"),
 }
 FIELD_COUNT = len(ENCRYPTED_FIELDS)
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """Fields that are shown together, with the column that says when any of them last
+    changed (set by `services.save_consent_and_values`, cleared by every erasure)."""
+
+    label: str | Promise
+    fields: tuple[str, ...]
+    changed_at: str
+
+
+# The numbers identify the customer and change together (a new contract, a new phone);
+# the further information is the part a member updates often.
+FIELD_GROUPS = (
+    FieldGroup(
+        _("Kundennummer und Handynummer"),
+        ("customer_number", "mobile_number"),
+        "numbers_updated_at",
+    ),
+    FieldGroup(FIELD_LABELS["further_info"], ("further_info",), "further_info_updated_at"),
+)
+
+
+@dataclass(frozen=True)
+class ShownGroup:
+    """One `FieldGroup` as a page shows it: its label, when it last changed, and the
+    (field name, label, value) of each value shown."""
+
+    label: str | Promise
+    changed_at: datetime | None
+    values: list[tuple[str, str | Promise, str]]
 
 
 def counted_fields(
@@ -81,6 +118,8 @@ class CustomerData(models.Model):
     )
     further_info = EncryptedTextField(FIELD_LABELS["further_info"])
     further_info_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the customer number or the phone number last changed (NULL while neither is stored).
+    numbers_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     filled_count = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("Angelegt"), auto_now_add=True)
     updated_at = models.DateTimeField(_("Zuletzt geändert"), auto_now=True)
@@ -149,6 +188,20 @@ class CustomerData(models.Model):
     @property
     def fill_percentage(self) -> int:
         return fill_percentage(self.counted_fields)
+
+    def shown_groups(self, values: Mapping[str, str]) -> list[ShownGroup]:
+        """`values` (what the policy let a viewer see, from `services.disclose`) by field
+        group, in field order, each with when its group last changed; a group none of whose
+        values is shown is left out, its date with it."""
+        return [
+            ShownGroup(
+                label=group.label,
+                changed_at=getattr(self, group.changed_at),
+                values=[(name, FIELD_LABELS[name], values[name]) for name in shown],
+            )
+            for group in FIELD_GROUPS
+            if (shown := [name for name in group.fields if values.get(name)])
+        ]
 
 
 class ConsentRecord(AppendOnlyModel):

@@ -55,3 +55,14 @@ def format_phone_number(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, style)
+
+
+def tel_uri(stored: str) -> str:
+    """A stored number as a `tel:` link target: "tel:" and the E.164 form ("tel:+491701234567"),
+    which dials from anywhere. Numbers are stored in E.164; anything that does not parse keeps
+    only its digits and plus signs, so the link carries nothing else."""
+    try:
+        number = phonenumbers.parse(stored, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return "tel:" + "".join(c for c in stored if c.isascii() and (c.isdigit() or c == "+"))
+    return "tel:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -189,6 +189,13 @@ def can_use_staff_tools(viewer: Viewer) -> bool:
     return visibility(viewer, None).shows_contents
 
 
+def can_open_staff_page(viewer: Viewer, subject_id: int) -> bool:
+    """Whether a member's profile links `viewer` to that member's page in the staff admin:
+    for the two content roles, who can open it, and never on their own profile (their own
+    data is theirs to edit on the Profil tab). A superuser without a role never gets it."""
+    return can_use_staff_tools(viewer) and not is_owner(viewer, subject_id)
+
+
 def can_browse_access_log(viewer: Viewer) -> bool:
     """The whole access log is for Community Management alone."""
     return StaffRole.COMMUNITY_MANAGEMENT in staff_roles(viewer)

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from community.roles import role_annotations
 from customer_data import crypto
 from customer_data.models import ENCRYPTED_FIELDS, ConsentRecord, CustomerData, PersonalDataAccess
 from customer_data.normalise import parse_phone_number, valid_customer_number
@@ -71,6 +72,12 @@ def further_info_is_stale(data: CustomerData | None) -> bool:
 
 def get_customer_data_by_pk(*, pk: int) -> CustomerData | None:
     return CustomerData.objects.filter(pk=pk).first()
+
+
+def with_member_details(qs: QuerySet[CustomerData]) -> QuerySet[CustomerData]:
+    """Join what the staff page says about the member to each row: profile, rank and staff
+    roles (`community.roles.roles_from_annotations`), all in the row's one query."""
+    return qs.select_related("user__profile__rank").annotate(**role_annotations("user_id"))
 
 
 # The staff search shows at most this many members (ordered by username).

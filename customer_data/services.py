@@ -72,6 +72,7 @@ def _erase(data: CustomerData) -> None:
         setattr(data, name, None)
     data.customer_number_bidx = None
     data.mobile_number_bidx = None
+    data.numbers_updated_at = None
     data.further_info_updated_at = None
 
 
@@ -118,12 +119,15 @@ def save_consent_and_values(
         data.consented_at = timezone.now()
         _record(data, ConsentRecord.Action.GRANTED, by, Reason.MEMBER)
     number = cleaned.get("customer_number") or None
+    mobile = cleaned.get("mobile_number") or None
     info = cleaned.get("further_info") or None
+    # Each group's date moves only when a value of that group really changed.
+    if (number, mobile) != (data.customer_number, data.mobile_number):
+        data.numbers_updated_at = timezone.now() if number or mobile else None
     if info != data.further_info:
         data.further_info_updated_at = timezone.now() if info else None
     data.customer_number = number
     data.customer_number_bidx = crypto.blind_index(number) if number else None
-    mobile = cleaned.get("mobile_number") or None
     data.mobile_number = mobile
     data.mobile_number_bidx = crypto.blind_index(mobile) if mobile else None
     data.further_info = info

@@ -83,7 +83,10 @@ def seed(config: dict[str, Any]) -> dict[str, Any]:
         long_ago = timezone.now() - STALE_AGE
         ids = [created[username].pk for username in indexes]
         CustomerData.objects.filter(user_id__in=ids).update(
-            updated_at=long_ago, consented_at=long_ago, further_info_updated_at=long_ago
+            updated_at=long_ago,
+            consented_at=long_ago,
+            numbers_updated_at=long_ago,
+            further_info_updated_at=long_ago,
         )
         QuerySet.update(
             ConsentRecord.objects.filter(user_id__in=ids), at=long_ago

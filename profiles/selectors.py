@@ -172,6 +172,7 @@ def export_member_data(*, user: AbstractBaseUser) -> dict[str, Any]:
             "customer_number": data.customer_number,
             "mobile_number": data.mobile_number,
             "further_info": data.further_info,
+            "numbers_updated_at": _iso(data.numbers_updated_at),
             "further_info_updated_at": _iso(data.further_info_updated_at),
             "fill_percentage": data.fill_percentage,
             "updated_at": _iso(data.updated_at),

@@ -211,6 +211,15 @@ def _profile_page(
             viewer=request.user, data=data, channel=PersonalDataAccess.Channel.PROFILE
         )
     )
+    # The staff page of this member's data, for the roles that work there (a link by the
+    # row's id, already loaded: no query, and nothing of the values in the URL).
+    staff_page_url = (
+        reverse("admin:customer_data_customerdata_change", args=[data.pk])
+        if data is not None
+        and not preview
+        and permissions.can_open_staff_page(request.user, profile.user_id)
+        else ""
+    )
     response = render(
         request,
         "profiles/detail.html",
@@ -220,6 +229,9 @@ def _profile_page(
             "level": level,
             "data": data,
             "values": values,
+            # The values by field group, each group with when it last changed.
+            "value_groups": data.shown_groups(values) if data is not None else [],
+            "staff_page_url": staff_page_url,
             "is_owner": permissions.is_owner(request.user, profile.user_id) and not preview,
             "preview": preview,
             # Policy prose for the owner's note and the preview's notice.

@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from customer_data.models import FIELD_COUNT, CustomerData, PersonalDataAccess, fill_percentage
-from customer_data.normalise import format_phone_number
+from customer_data.normalise import format_phone_number, tel_uri
 from customer_data.permissions import AUDIENCE_NAMES, Audience, PolicyRow
 
 register = template.Library()
@@ -37,10 +37,13 @@ def fill_ring(data: CustomerData | int | None, size: str = "") -> dict[str, Any]
     }
 
 
-@register.filter
-def phone(value: str | None) -> str:
-    """A stored E.164 number in a readable national or international format."""
-    return format_phone_number(value) if value else ""
+@register.simple_tag
+def phone_link(value: str | None) -> SafeString | str:
+    """A stored number as a link that dials it: E.164 in the `tel:` target, the readable
+    format as its text (`<a href="tel:+491701234567">0170 1234567</a>`)."""
+    if not value:
+        return ""
+    return format_html('<a href="{}">{}</a>', tel_uri(value), format_phone_number(value))
 
 
 @register.simple_tag

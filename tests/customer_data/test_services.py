@@ -135,6 +135,7 @@ def test_withdrawal_erases_the_three_values_and_the_blind_index_and_records_it(s
     data = CustomerData.objects.get(user=stored)
     assert data.fill_percentage == 0
     assert data.consented_at is None
+    assert data.numbers_updated_at is None
     assert data.further_info_updated_at is None
 
 

@@ -22,7 +22,9 @@ def store(user, **values) -> CustomerData:
 
 def age(data: CustomerData, days: int) -> None:
     past = timezone.now() - timedelta(days=days)
-    CustomerData.objects.filter(pk=data.pk).update(updated_at=past, further_info_updated_at=past)
+    CustomerData.objects.filter(pk=data.pk).update(
+        updated_at=past, numbers_updated_at=past, further_info_updated_at=past
+    )
 
 
 def test_purge_erases_data_unchanged_past_retention_and_records_why(people, settings):
