@@ -135,6 +135,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Template fragments that are pure functions of what their key names (the fill ring for a
+# number of fields, in a language): kept in each process, never stale, never about a person.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+}
 # Sessions live in the database, with or without Redis: logins and signed-in members survive
 # a Redis outage, a logout is final (a cached copy could outlive it while Redis was away),
 # and the database is read on every signed-in request anyway (one primary-key lookup more).

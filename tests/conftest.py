@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 
 from community.backends import viewer_queryset
@@ -19,8 +19,13 @@ def _fast_and_isolated(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()  # local-memory caches outlive the setting: start every test empty
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "fragments": settings.CACHES["fragments"],
+    }
+    # Local-memory caches outlive the setting: start every test empty.
+    for alias in settings.CACHES:
+        caches[alias].clear()
     settings.SECURE_SSL_REDIRECT = False
     settings.AXES_ENABLED = True
 

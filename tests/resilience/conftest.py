@@ -87,7 +87,8 @@ def redis_cache(settings, redis_server: RedisServer) -> RedisServer:
             "LOCATION": redis_server.url,
             "KEY_PREFIX": "test",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
+        },
+        "fragments": settings.CACHES["fragments"],
     }
     resilient._resting_until.clear()
     return redis_server
