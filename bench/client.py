@@ -122,6 +122,9 @@ def build_targets(base_url: str, owner: dict[str, str], password: str) -> list[T
     profile, settings = f"/members/{owner['username']}/", "/settings/profile/"
     return [
         Target("healthz", "/healthz", "GET", "/healthz", dict(PROXY_HEADERS)),
+        # The signed-in floor: the home page is the site shell with a greeting and two links,
+        # what every signed-in page pays before its own content.
+        Target("signed_in_shell", "/ signed-in empty page (member)", "GET", "/", member.headers()),
         Target("profile_owner", "/members/<owner>/ as owner", "GET", profile, me.headers()),
         Target("profile_expert", "/members/<owner>/ as Mitgestalter", "GET", profile, expert.headers()),
         Target("profile_team", "/members/<owner>/ as THT", "GET", profile, team.headers()),

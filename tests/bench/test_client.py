@@ -64,6 +64,7 @@ def test_rows_are_the_pages_under_test_with_their_checks(monkeypatch):
 
     assert [(key, t.method, t.path, t.expect) for key, t in targets.items()] == [
         ("healthz", "GET", "/healthz", 200),
+        ("signed_in_shell", "GET", "/", 200),
         ("profile_owner", "GET", "/members/bench-00001/", 200),
         ("profile_expert", "GET", "/members/bench-00001/", 200),
         ("profile_team", "GET", "/members/bench-00001/", 200),
