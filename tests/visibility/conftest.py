@@ -1,5 +1,7 @@
 """Fixtures for the visibility tests: an owner with all three values stored."""
 
+import re
+
 import pytest
 
 from tests.factories import CUSTOMER_NUMBER, MOBILE_NUMBER, MOBILE_NUMBER_SHOWN, CustomerDataFactory
@@ -26,3 +28,21 @@ def owner_data(people):
 
 def leaks(text: str) -> list[str]:
     return [marker for marker in LEAK_MARKERS if marker in text]
+
+
+def urls_with_values(html: str) -> tuple[list[str], list[str]]:
+    """The page's `tel:` links, and every other URL (href, src, action) that carries a stored
+    value in any form, its digits included."""
+    urls = re.findall(r'(?:href|src|action)="([^"]*)"', html)
+    dialled = [url for url in urls if url.startswith("tel:")]
+    leaking = [
+        url
+        for url in urls
+        if url not in dialled
+        and (
+            leaks(url)
+            or "1701234567" in re.sub(r"\D", "", url)
+            or CUSTOMER_NUMBER in re.sub(r"\D", "", url)
+        )
+    ]
+    return dialled, leaking
