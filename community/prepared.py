@@ -1,4 +1,5 @@
-"""A lookup by primary key whose SQL is compiled once per database connection.
+"""A lookup by one key (the primary key, a username) whose SQL is compiled once per database
+connection.
 
 Every signed-in request loads its viewer: the user with profile and rank, two role flags and the
 rank threshold (two subqueries), in one query. Building and compiling that queryset took
@@ -21,9 +22,11 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
-# Stands for the key while compiling: no database hands it out as a primary key, and it fits
-# a 32-bit integer column (PostgreSQL compiles an out-of-range key to "no rows").
+# Stand for the key while compiling: no database hands the number out as a primary key, and it
+# fits a 32-bit integer column (PostgreSQL compiles an out-of-range key to "no rows"); no
+# username or other text key holds control characters.
 PLACEHOLDER = -1_987_654_321
+TEXT_PLACEHOLDER = "\x00prepared key\x00"
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,11 @@ class _Compiled:
     annotation_columns: dict[str, int]
 
     @classmethod
-    def of(cls, queryset: QuerySet, alias: str) -> "_Compiled":
+    def of(cls, queryset: QuerySet, alias: str, placeholder: object) -> "_Compiled":
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        if list(params).count(PLACEHOLDER) != 1:
-            raise ValueError("the query must use the primary key exactly once")
+        if list(params).count(placeholder) != 1:
+            raise ValueError("the query must use the key exactly once")
         klass_info, select = compiler.klass_info, compiler.select
         if klass_info is None:
             raise ValueError("the query must load model instances")
@@ -58,7 +61,7 @@ class _Compiled:
         return cls(
             sql=sql,
             params=tuple(params),
-            key_index=list(params).index(PLACEHOLDER),
+            key_index=list(params).index(placeholder),
             compiler=compiler,
             build=build,
             model_columns=model_columns,
@@ -66,9 +69,9 @@ class _Compiled:
             annotation_columns=dict(compiler.annotation_col_map or {}),
         )
 
-    def fetch(self, connection: BaseDatabaseWrapper, pk: int) -> Model | None:
+    def fetch(self, connection: BaseDatabaseWrapper, key: object) -> Model | None:
         params = list(self.params)
-        params[self.key_index] = pk
+        params[self.key_index] = key
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             found = cursor.fetchone()
@@ -84,7 +87,8 @@ class _Compiled:
 
 
 class PreparedLookup:
-    """`lookup.get(pk)`: `build().get(pk=pk)` with the SQL compiled once per connection.
+    """`lookup.get(key)`: `build().filter(<field>=key).first()` for a unique `field` (the
+    primary key unless named), with the SQL compiled once per connection.
 
     `depends_on` returns what the compiled SQL depends on besides the connection (settings
     that `build` reads); a new value compiles it afresh.
@@ -95,23 +99,26 @@ class PreparedLookup:
         model: type[Model],
         build: Callable[[], QuerySet],
         *,
+        field: str = "pk",
         depends_on: Callable[[], Hashable] = lambda: None,
     ) -> None:
         self.model = model
         self.build = build
+        self.field = field
+        self.placeholder = PLACEHOLDER if field == "pk" else TEXT_PLACEHOLDER
         self.depends_on = depends_on
         # Per connection object: each belongs to one thread, and goes when it does.
         self._compiled: WeakKeyDictionary[BaseDatabaseWrapper, dict[Hashable, _Compiled]] = (
             WeakKeyDictionary()
         )
 
-    def get(self, pk: int) -> Model | None:
+    def get(self, key: object) -> Model | None:
         alias = router.db_for_read(self.model)
         connection = connections[alias]
         compiled_here = self._compiled.setdefault(connection, {})
-        key = self.depends_on()
-        compiled = compiled_here.get(key)
+        version = self.depends_on()
+        compiled = compiled_here.get(version)
         if compiled is None:
-            query = self.build().filter(pk=PLACEHOLDER)[:1]
-            compiled = compiled_here[key] = _Compiled.of(query, alias)
-        return compiled.fetch(connection, pk)
+            query = self.build().filter(**{self.field: self.placeholder})[:1]
+            compiled = compiled_here[version] = _Compiled.of(query, alias, self.placeholder)
+        return compiled.fetch(connection, key)

@@ -1,6 +1,6 @@
 """Reads of profiles and members."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from community.prepared import PreparedLookup
 from community.roles import role_annotations, roles_from_row
 from customer_data.models import counted_fields, counted_fields_expression
 from customer_data.permissions import Visibility
@@ -39,14 +40,23 @@ def _members() -> QuerySet[Profile]:
     return Profile.objects.select_related("user", "rank").filter(user__is_active=True)
 
 
+def _profile_page_query(level: Visibility) -> Callable[[], QuerySet[Profile]]:
+    return lambda: with_customer_data(_members(), level).annotate(**role_annotations("user_id"))
+
+
+# One prepared query per level (they join different columns): building and compiling it took
+# 4.0 of the 9.4 ms a profile page spent as a Mitgestalter (profiled, 10,000 members, SQLite).
+PROFILE_PAGES = {
+    level: PreparedLookup(Profile, _profile_page_query(level), field="user__username")
+    for level in Visibility
+}
+
+
 def get_profile_for_page(*, username: str, level: Visibility) -> Profile | None:
     """The profile behind /members/<username>/ with its roles, and customer data as far as
     `level` allows, in one query."""
-    members = with_customer_data(_members(), level).annotate(**role_annotations("user_id"))
-    try:
-        return members.get(user__username=username)
-    except Profile.DoesNotExist:
-        return None
+    profile: Profile | None = PROFILE_PAGES[level].get(username)  # type: ignore[assignment]
+    return profile
 
 
 DIRECTORY_COLUMNS = {

@@ -10,9 +10,18 @@ from django.test.utils import CaptureQueriesContext
 from community.backends import VIEWER, CommunityBackend, viewer_queryset
 from community.models import Rank, StaffRole
 from community.prepared import PreparedLookup
-from community.roles import EXPERIENCED_ANNOTATION, THRESHOLD_NAME_ANNOTATION, staff_roles
+from community.roles import (
+    EXPERIENCED_ANNOTATION,
+    THRESHOLD_NAME_ANNOTATION,
+    role_annotations,
+    roles_from_annotations,
+    staff_roles,
+)
+from customer_data.permissions import Visibility
+from customer_data.selectors import customer_data_of, with_customer_data
 from profiles.models import Profile
-from tests.factories import UserFactory
+from profiles.selectors import PROFILE_PAGES
+from tests.factories import VALUES, CustomerDataFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +103,50 @@ def test_a_query_that_does_not_use_the_key_once_is_refused():
 
     with pytest.raises(ValueError, match="exactly once"):
         lookup.get(1)
+
+
+# --- The profile page's lookup by username, one prepared query per visibility level -----------
+
+
+@pytest.mark.parametrize("level", list(Visibility))
+@pytest.mark.parametrize("with_data", [True, False], ids=["with data", "without data"])
+def test_the_profile_page_lookup_loads_what_the_orm_loads(people, level, with_data):
+    owner = people["owner"]
+    if with_data:
+        CustomerDataFactory(user=owner, full=True)
+    orm = with_customer_data(Profile.objects.select_related("user", "rank"), level).annotate(
+        **role_annotations("user_id")
+    )
+    expected = orm.get(user__username="owner")
+
+    with CaptureQueriesContext(connection) as queries:
+        loaded = PROFILE_PAGES[level].get("owner")
+        data = customer_data_of(loaded.user) if level.shows_ring else None
+        shown = (
+            {name: getattr(data, name) for name in ("consent", "filled_count", *VALUES)}
+            if data is not None and level.shows_contents
+            else None
+        )
+
+    assert len(queries) == 1  # nothing loaded lazily, values included where the level allows
+    assert (loaded.pk, loaded.display_name, loaded.rank.code) == (
+        expected.pk,
+        expected.display_name,
+        expected.rank.code,
+    )
+    assert roles_from_annotations(loaded) == roles_from_annotations(expected)
+    if level.shows_contents and with_data:
+        assert shown == {"consent": True, "filled_count": 3, **VALUES}
+    if level is Visibility.RING_ONLY and with_data:
+        # The encrypted columns were not even read.
+        assert not {*VALUES} & set(data.__dict__)
+
+
+def test_the_profile_page_lookup_finds_no_one_else(people):
+    UserFactory(username="gone", is_active=False)
+    lookup = PROFILE_PAGES[Visibility.NONE]
+
+    assert lookup.get("nobody") is None
+    assert lookup.get("gone") is None
+    assert lookup.get("OWNER") is None  # usernames match exactly, as the ORM's get did
+    assert lookup.get("owner").user.username == "owner"

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 RING_VIEWERS = ["expert", "guide", "team", "cm"]
 OTHERS = ["anonymous", "member", "regular", "admin", "owner"]
-NOW = re.compile(r"'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?'")
+NOW = re.compile(r"'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d)?'")
 
 
 @pytest.fixture
