@@ -150,3 +150,20 @@ def test_the_profile_page_lookup_finds_no_one_else(people):
     assert lookup.get("gone") is None
     assert lookup.get("OWNER") is None  # usernames match exactly, as the ORM's get did
     assert lookup.get("owner").user.username == "owner"
+
+
+def test_the_session_lookup_reads_the_stored_session_in_one_query(people, login):
+    from django.contrib.sessions.models import Session
+
+    from community.sessions import SESSIONS, SessionStore
+
+    key = login(people["member"]).session.session_key
+    with CaptureQueriesContext(connection) as queries:
+        loaded = SESSIONS.get(key)
+    assert len(queries) == 1
+    assert (loaded.session_key, loaded.session_data) == (
+        key,
+        Session.objects.get(session_key=key).session_data,
+    )
+    assert SessionStore(key).load()["_auth_user_id"] == str(people["member"].pk)
+    assert SESSIONS.get("no-such-session") is None
