@@ -129,6 +129,9 @@ class CustomerData(models.Model):
     class Meta:
         verbose_name = _("Kundendaten")
         verbose_name_plural = _("Kundendaten")
+        # The retention purge walks stale rows by (updated_at, user) in batches; the staff
+        # list is ordered by updated_at.
+        indexes = [models.Index(fields=["updated_at", "user"], name="customerdata_updated")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(filled_count__lte=FIELD_COUNT), name="filled_count_at_most_three"
