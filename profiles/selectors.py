@@ -90,20 +90,22 @@ def _with_fill(members: QuerySet[Profile], fill: str) -> QuerySet[Profile]:
     return annotated.filter(filled__in=FILL_FILTERS[fill])
 
 
-def count_members(*, search: str = "", fill: str = "") -> int:
+def count_members(*, search: str = "", fill: str = "", up_to: int) -> int:
     """How many members the directory lists, counted without the page's joins (but the one to
-    customer data when filtered by fill level).
+    customer data when filtered by fill level), and never more than `up_to` + 1: the count
+    stops there, so no page counts a million rows ("mehr als …" says the rest).
 
     The unfiltered count is cached for half a minute: it only moves when members join or
     leave, and counting 10,000 rows on every page view costs more than the page itself.
     """
+    members = Profile.objects.filter(_member_filter(search)).order_by()
     if fill:
-        return _with_fill(Profile.objects.filter(_member_filter(search)), fill).count()
-    if search:
-        return Profile.objects.filter(_member_filter(search)).count()
+        members = _with_fill(members, fill)
+    if search or fill:
+        return members[: up_to + 1].count()
     count = cache.get_or_set(
-        "profiles:member-count",
-        lambda: Profile.objects.filter(_member_filter("")).count(),
+        f"profiles:member-count:{up_to}",
+        lambda: members[: up_to + 1].count(),
         MEMBER_COUNT_CACHE_SECONDS,
     )
     return int(count or 0)

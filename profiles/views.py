@@ -35,6 +35,9 @@ from profiles.forms import DirectoryForm, PageForm, PreferencesForm, PublicProfi
 from profiles.models import Profile
 
 DIRECTORY_PAGE_SIZE = 50
+# The directory pages through at most this many pages (10,000 members); beyond, it asks for a
+# search. Deeper offsets would make the database skip ever more rows, and counts stop here too.
+DIRECTORY_MAX_PAGES = 200
 ACCESS_LOG_PAGE_SIZE = 20
 # Kept out of error reports (and anything else that prints the request).
 CUSTOMER_DATA_POST_FIELDS = [f"customer-{name}" for name in ENCRYPTED_FIELDS]
@@ -286,8 +289,10 @@ def directory(request: HttpRequest) -> HttpResponse:
         search=query["q"], order=query["sort"], fill=query["fill"], level=level
     )
     paginator = Paginator(members, DIRECTORY_PAGE_SIZE)
-    # Counted without the page's joins: cheaper.
-    paginator.count = selectors.count_members(search=query["q"], fill=query["fill"])
+    # Counted without the page's joins (cheaper), and only as far as the pages go.
+    listed = DIRECTORY_PAGE_SIZE * DIRECTORY_MAX_PAGES
+    found = selectors.count_members(search=query["q"], fill=query["fill"], up_to=listed)
+    paginator.count = min(found, listed)
     page = paginator.get_page(query["page"])
     rows = selectors.directory_rows(page, level)
     return render(
@@ -308,5 +313,7 @@ def directory(request: HttpRequest) -> HttpResponse:
             "members_url": reverse("profiles:directory"),
             "invalid_query": form.is_bound and not form.is_valid(),
             "fill_filter": fill_filter,
+            # More members match than the pages show: the page says so, and asks for a search.
+            "more_than": listed if found > listed else 0,
         },
     )
