@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from community.models import StructureChange
+from community.paginators import BoundedCountPaginator
 from community.roles import roles_from_annotations
 from customer_data import permissions, selectors, services
 from customer_data.models import (
@@ -69,6 +70,8 @@ class MemberSearchForm(forms.Form):
 
 class PolicyAdmin(admin.ModelAdmin):
     """Read-only admin whose access is decided by the policy module."""
+
+    paginator = BoundedCountPaginator
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return permissions.can_use_staff_tools(request.user)

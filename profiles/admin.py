@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from community.paginators import BoundedCountPaginator
 from profiles import services
 from profiles.models import Profile
 
@@ -15,14 +16,18 @@ User = get_user_model()
 
 
 class MemberAccountAdmin(UserAdmin):
-    """Django's user admin; deleting goes through `services.delete_account`, and the
-    confirmation page lists the accounts only.
+    """Django's user admin (counting at most `BoundedCountPaginator.COUNT_LIMIT` rows);
+    deleting goes through `services.delete_account`, and the confirmation page lists the
+    accounts only.
 
     Django's page would list every object deleted with the account: "Kundendaten",
     "Zugriff auf Kundendaten" … would tell whoever deletes accounts (a superuser without a
     content role too) that a member has customer data at all. What goes with an account is
     the same for everyone and stated on the page instead.
     """
+
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
 
     def get_deleted_objects(
         self, objs: Any, request: HttpRequest
@@ -47,6 +52,8 @@ admin.site.register(User, MemberAccountAdmin)
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
     list_display = ["display_name", "user", "rank", "show_rank"]
     list_filter = ["rank"]
     list_select_related = ["user", "rank"]
