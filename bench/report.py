@@ -1,4 +1,5 @@
-"""Pool the measurement windows, judge them against the targets of issue 7, and write reports."""
+"""Pool the measurement windows, judge them against the performance targets, and write
+reports."""
 
 from __future__ import annotations
 
@@ -134,13 +135,14 @@ def _at_least(limit: float) -> Callable[[float], bool]:
     return lambda value: value >= limit
 
 
-# The targets of issue 7, point 2: row key -> (text, measured value, passes).
+# The targets (issue 7, point 2; the directory's raised to 0.12 for a margin by issue 15):
+# row key -> (text, measured value, passes).
 GOALS: dict[
     str, tuple[str, Callable[[Row, dict[str, Row]], float | None], Callable[[float], bool]]
 ] = {
     "profile_expert": ("ratio >= 0.20", _ratio, _at_least(0.20)),
-    "directory_expert": ("ratio >= 0.10", _ratio, _at_least(0.10)),
-    "directory_member": ("ratio >= 0.10", _ratio, _at_least(0.10)),
+    "directory_expert": ("ratio >= 0.12", _ratio, _at_least(0.12)),
+    "directory_member": ("ratio >= 0.12", _ratio, _at_least(0.12)),
     "settings_get": ("ratio >= 0.10", _ratio, _at_least(0.10)),
     "settings_post": ("p99 <= 3x GET p99", _p99_vs_settings_get, lambda value: value <= 3.0),
 }
@@ -174,7 +176,7 @@ def judge(rows: list[Row]) -> None:
 
 HEADINGS = (
     "URL as viewer", "req/s", "±%", "p50 ms", "p99 ms", "CPU ms/req", "db ms/req", "ratio", "bad",
-    "target (issue 7)", "result",
+    "target", "result",
 )  # fmt: skip
 LINE = "{:<34}  {:>8}  {:>3}  {:>7}  {:>7}  {:>10}  {:>9}  {:>6}  {:>4}  {:<18}  {:<10}"
 
