@@ -11,7 +11,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from community.validators import reject_control_characters
 from customer_data import permissions
 from customer_data.models import ENCRYPTED_FIELDS, CustomerData
-from customer_data.normalise import format_phone_number, normalise_customer_number
+from customer_data.normalise import PHONE_REGION, format_phone_number, normalise_customer_number
 
 # Generous raw limit before normalisation; the digit count is checked afterwards.
 RAW_NUMBER_MAX = 64
@@ -64,7 +64,7 @@ class CustomerDataForm(forms.Form):
     )
     mobile_number = PhoneNumberField(
         label=_("Handynummer"),
-        region="DE",
+        region=PHONE_REGION,
         required=False,
         help_text=_(
             "Deine Rückrufnummer: Unter ihr ruft dich das Telekom hilft Team an, um "
