@@ -6,18 +6,26 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-browser lint format migrate demo messages lock bench faults check-deploy clean
+.PHONY: setup run test test-browser lint format migrate demo messages lock vendor-bootstrap bench faults check-deploy clean
 
-setup: $(VENV)/.installed node_modules/.installed .env
+# Python and make are all `make setup` and `make run` need: no npm (README, "Dependencies").
+setup: $(VENV)/.installed .env
 
-$(VENV)/.installed: requirements/dev.txt
+# pip itself comes hash-pinned from requirements/pip.txt, written by `make lock` from this version.
+PIP_VERSION := 26.3
+
+$(VENV)/.installed: requirements/pip.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/pip.txt
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+# axe-core, which the browser tests load for their accessibility checks: the only npm package.
+# Only the targets that run browser tests install it.
+AXE := node_modules/.installed
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser tests (axe-core); without them: make test PYTEST_ARGS=\"-m 'not browser'\""; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -34,10 +42,11 @@ run: demo
 	@echo "Open http://$(HOST):$(PORT)/ – log in with any demo user above."
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-test: setup
+# `make test PYTEST_ARGS="-m 'not browser'"` runs without npm.
+test: setup $(if $(findstring not browser,$(PYTEST_ARGS)),,$(AXE))
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-browser: setup
+test-browser: setup $(AXE)
 	$(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
 
 # Template folders djade checks; widen to `templates` once every template is formatted
@@ -62,9 +71,21 @@ messages: setup
 	$(MANAGE) makemessages --locale de --locale en --no-obsolete --ignore '.venv/*' --ignore 'node_modules/*' --ignore 'tests/*' --ignore 'staticfiles/*' --ignore 'bench/*'
 	$(MANAGE) compilemessages --ignore '.venv/*' --ignore 'node_modules/*'
 
+# pyproject.toml's dependencies → requirements/base.txt, plus its dev group → dev.txt, with
+# hashes. Pins already in the lock stay as they are; LOCK_ARGS=--upgrade (or
+# "--upgrade-package NAME") moves them.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.12 \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
 lock: setup
-	cd requirements && ../$(BIN)/uv pip compile --upgrade --generate-hashes --python-version 3.12 -q base.in -o base.txt
-	cd requirements && ../$(BIN)/uv pip compile --upgrade --generate-hashes --python-version 3.12 -q dev.in -o dev.txt
+	$(UV_COMPILE) pyproject.toml -o requirements/base.txt
+	$(UV_COMPILE) pyproject.toml --group dev -c requirements/base.txt -o requirements/dev.txt
+	echo "pip==$(PIP_VERSION)" | $(UV_COMPILE) - -o requirements/pip.txt
+
+# Maintainers only: replace the committed Bootstrap stylesheet with release VERSION from npm.
+vendor-bootstrap:
+	@test -n "$(VERSION)" || { echo "usage: make vendor-bootstrap VERSION=X.Y.Z"; exit 2; }
+	$(PYTHON) scripts/vendor_bootstrap.py $(VERSION)
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
