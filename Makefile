@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-browser lint format migrate demo messages lock vendor-bootstrap bench faults check-deploy clean
+.PHONY: setup run worker scheduler test test-browser lint format migrate demo messages lock vendor-bootstrap bench faults check-deploy clean
 
 # Python and make are all `make setup` and `make run` need: no npm (README, "Dependencies").
 setup: $(VENV)/.installed .env
@@ -41,6 +41,17 @@ demo: migrate
 run: demo
 	@echo "Open http://$(HOST):$(PORT)/ – log in with any demo user above."
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# Background jobs (README, "Jobs"): the worker runs queued tasks, on any number of hosts; the
+# scheduler enqueues the daily jobs (one per site: with Redis it elects itself among hosts).
+# Daily jobs need no fast pick-up, so the worker looks for work every 5 s, not every second.
+WORKER_ARGS ?= --interval 5
+
+worker: setup
+	$(MANAGE) db_worker $(WORKER_ARGS)
+
+scheduler: setup
+	$(MANAGE) crontask --no-heartbeat
 
 # `make test PYTEST_ARGS="-m 'not browser'"` runs without npm.
 test: setup $(if $(findstring not browser,$(PYTEST_ARGS)),,$(AXE))

@@ -8,8 +8,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+
+from community.error_reporting import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -35,13 +38,18 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "phonenumber_field",
+    "django_tasks_db",
+    "crontask",
     "community",
     "customer_data",
     "profiles",
 ]
 
 MIDDLEWARE = [
-    # First, so that every response gets the header, also those of the middleware below.
+    # Outermost: the request line (community/logs.py) times every middleware below and logs
+    # the status they settled on.
+    "community.logs.RequestLogMiddleware",
+    # Next, so that every response gets the header, also those of the middleware below.
     "community.middleware.PermissionsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -314,11 +322,53 @@ ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=730)
 # The Profil tab reminds members to check "Weitere Informationen" older than this (6 months).
 FURTHER_INFO_STALE_DAYS = env.int("FURTHER_INFO_STALE_DAYS", default=182)
 
+# --- Error reporting ---
+# Errors, and this share of requests as performance traces, go to Sentry when SENTRY_DSN is
+# set; without it the SDK is never started. No customer-data value is sent, and no request
+# body, query string, cookie or local variable (community/error_reporting.py says why and how).
+init_sentry(
+    dsn=env.str("SENTRY_DSN", default=""),
+    environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.1),
+)
+
+# --- Tasks ---
+# Jobs are Django tasks kept in the database (django-tasks-db) in every environment: a worker
+# (`make worker`) runs them, on any number of hosts. The site itself enqueues nothing, so
+# `make run` needs no worker. Each job runs under its own lock (community/locks.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# When the scheduler (`make scheduler`, django-crontask) enqueues the retention purge: cron
+# syntax in TIME_ZONE, weekdays by name (Mon … Sun), not by number.
+CUSTOMER_DATA_PURGE_CRON = env.str("CUSTOMER_DATA_PURGE_CRON", default="30 3 * * *")
+# And when it enqueues `clearsessions` (expired sessions out of the database).
+COMMUNITY_CLEAR_SESSIONS_CRON = env.str("COMMUNITY_CLEAR_SESSIONS_CRON", default="0 4 * * *")
+# With Redis, one scheduler among all hosts holds crontask's lock and the others stand back;
+# without it, run the scheduler on one host only.
+CRONTASK = {"REDIS_URL": REDIS_URL or None}
+
 # --- Logging ---
+# One JSON object per line for the log collector in production, readable text in development
+# (community/logs.py: what a line carries, and the request line).
+LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("DJANGO_LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "community.logs.JsonFormatter"},
+        "text": {"()": "community.logs.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's own handlers (a plain console copy in development, mail to ADMINS) go:
+        # its lines reach the one handler above, in the one format. INFO even when
+        # DJANGO_LOG_LEVEL is DEBUG: django.db.backends logs SQL with its parameters there.
+        "django": {"level": "INFO", "handlers": [], "propagate": True},
+        # runserver's line per request carries the query string and repeats the request
+        # line; only its errors stay.
+        "django.server": {"level": "ERROR", "handlers": [], "propagate": True},
+    },
 }

@@ -97,6 +97,12 @@ def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEYS])
 
 
+@functools.cache
+def _newest() -> Fernet:
+    check_keys()
+    return Fernet(settings.FIELD_ENCRYPTION_KEYS[0])
+
+
 def fernet() -> MultiFernet:
     """All configured keys: the first encrypts, every one decrypts."""
     return _fernet()
@@ -121,6 +127,7 @@ def _index_key() -> bytes:
 def _forget_keys(*, setting: str, **kwargs: Any) -> None:
     if setting in KEY_SETTINGS or setting == "SECRET_KEY":
         _fernet.cache_clear()
+        _newest.cache_clear()
         _index_key.cache_clear()
 
 
@@ -149,6 +156,15 @@ def rotate(token: str) -> str:
         return _fernet().rotate(token.encode("ascii")).decode("ascii")
     except (InvalidToken, UnicodeError):
         raise DecryptionError("A stored token matches none of FIELD_ENCRYPTION_KEYS.") from None
+
+
+def is_newest(token: str) -> bool:
+    """Whether `token` is encrypted with the newest key, so rotating it would change nothing.
+
+    A Fernet token does not name its key; the newest key alone is tried, and a token of
+    another key fails its HMAC check before anything is decrypted.
+    """
+    return decrypts(_newest(), token)
 
 
 @sensitive_variables("normalised")

@@ -4,6 +4,7 @@ Run daily: `python manage.py purge_stale_customer_data`. Every erasure goes thro
 `services.erase_customer_data`, so each one is recorded with its reason.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
 from customer_data.services import erase_customer_data
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,4 +101,13 @@ def purge_stale_customer_data(*, now: datetime | None = None) -> PurgeResult:
 
     log_before = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
     deleted = _purge_access_log(before=log_before)
+    logger.info(
+        "Retention purge finished",
+        extra={
+            "event": "retention.purged",
+            "stale": stale,
+            "outdated_consent": outdated,
+            "access_rows": deleted,
+        },
+    )
     return PurgeResult(stale=stale, outdated_consent=outdated, access_rows=deleted)

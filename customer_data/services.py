@@ -6,6 +6,7 @@ that records it, so there is never a record without erasure or an erasure withou
 """
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from customer_data.models import (
 from customer_data.permissions import Viewer, fields_of
 from customer_data.selectors import MatchKind, MemberSearch, SearchHit
 
+logger = logging.getLogger(__name__)
+
 Reason = ConsentRecord.Reason
 # The encrypted fields with an exact-match index, and the index column of each. The index is
 # taken over the stored (normalised) value: digits only, and E.164 for the phone number.
@@ -50,6 +53,12 @@ class ErasureNeedsConfirmation(Exception):
     def __init__(self, stamp: str) -> None:
         super().__init__("Withdrawal would erase stored customer data; confirmation needed.")
         self.stamp = stamp
+
+
+def _log_on_commit(message: str, **fields: Any) -> None:
+    """Log `fields` (names and counts, never a value) once the transaction commits: an
+    erasure or an access-log row that was rolled back never happened."""
+    transaction.on_commit(lambda: logger.info(message, extra=fields))
 
 
 def _locked_row(user_id: int) -> CustomerData:
@@ -136,6 +145,7 @@ def save_consent_and_values(
 
 
 def _withdraw(data: CustomerData, *, by: User | None, reason: str) -> None:
+    erased_fields = data.filled_count
     _erase(data)
     was_consented = data.consent
     data.consent = False
@@ -144,6 +154,13 @@ def _withdraw(data: CustomerData, *, by: User | None, reason: str) -> None:
         _record(data, ConsentRecord.Action.WITHDRAWN, by, reason)
     data.consent_version = ""
     data.save()
+    _log_on_commit(
+        "Customer data erased",
+        event="customer_data.erased",
+        reason=str(reason),
+        fields=erased_fields,
+        consent_withdrawn=was_consented,
+    )
 
 
 @transaction.atomic
@@ -170,9 +187,16 @@ def erase_customer_data(
 def delete_member_records(*, user_id: int) -> None:
     """Before an account is deleted: its customer data, consent records and the access-log
     rows about it (the foreign keys would cascade too; this says so by name)."""
-    CustomerData.objects.filter(user_id=user_id).delete()
-    ConsentRecord.objects.filter(user_id=user_id).purge()
-    PersonalDataAccess.objects.filter(subject_id=user_id).purge()
+    data_rows, _ = CustomerData.objects.filter(user_id=user_id).delete()
+    consent_records = ConsentRecord.objects.filter(user_id=user_id).purge()
+    access_rows = PersonalDataAccess.objects.filter(subject_id=user_id).purge()
+    _log_on_commit(
+        "Member's customer-data records deleted with the account",
+        event="customer_data.account_deleted",
+        customer_data=data_rows,
+        consent_records=consent_records,
+        access_rows=access_rows,
+    )
 
 
 def record_access(
@@ -191,7 +215,7 @@ def record_accesses(
     profile = getattr(viewer, "profile", None)
     name = (profile.display_name if profile else "") or viewer.get_username()
     roles = sorted(role.value for role in staff_roles(viewer))
-    return PersonalDataAccess.objects.bulk_create(
+    rows = PersonalDataAccess.objects.bulk_create(
         [
             PersonalDataAccess(
                 viewer=viewer,
@@ -204,6 +228,13 @@ def record_accesses(
             for subject_id, channel, fields in entries
         ]
     )
+    _log_on_commit(
+        "Access log written",
+        event="access_log.written",
+        rows=len(rows),
+        channels=sorted({str(row.channel) for row in rows}),
+    )
+    return rows
 
 
 def disclose(*, viewer: Viewer, data: CustomerData | None, channel: str) -> dict[str, str]:
@@ -325,6 +356,15 @@ def _walk(
                     result.done += step(row)
                 except crypto.DecryptionError:
                     if not skip_undecryptable:
+                        logger.error(
+                            "Maintenance run stopped at a row no key decrypts",
+                            extra={
+                                "event": "maintenance.stopped",
+                                "job": job,
+                                "row_id": row["pk"],
+                                "rows": result.done,
+                            },
+                        )
                         raise UndecryptableRow(row["pk"]) from None
                     result.undecryptable.append(row["pk"])
             last_pk = batch[-1]["pk"]
@@ -333,6 +373,16 @@ def _walk(
         if progress:
             progress(seen, total)
     MaintenanceCheckpoint.objects.filter(job=job).delete()
+    logger.info(
+        "Maintenance run finished",
+        extra={
+            "event": "maintenance.finished",
+            "job": job,
+            "rows": result.done,
+            "undecryptable": len(result.undecryptable),
+            "resumed_after": result.resumed_after,
+        },
+    )
     return result
 
 
@@ -349,6 +399,8 @@ def rotate_field_keys(
     Reads and writes the raw tokens, so values are only ever decrypted inside
     `MultiFernet.rotate`. A row no key can read stops the run (`UndecryptableRow`, naming
     it) unless `skip_undecryptable`; then it is left as it is and listed in the result.
+    Tokens already under the newest key (saved since, or rotated by an earlier run whose
+    checkpoint is gone) are left alone: a rerun writes only what is still to do.
     """
     raw = _raw_tokens()
     rows = CustomerData.objects.annotate(**raw).values("pk", *raw)
@@ -357,7 +409,7 @@ def rotate_field_keys(
         fresh = {
             name: Value(crypto.rotate(token), output_field=TextField())
             for name in ENCRYPTED_FIELDS
-            if (token := row[f"raw_{name}"])
+            if (token := row[f"raw_{name}"]) and not crypto.is_newest(token)
         }
         if fresh:
             CustomerData.objects.filter(pk=row["pk"]).update(**fresh)

@@ -228,13 +228,33 @@ def app_environment(*, pg_port: int, redis_port: int, proxies: int = 0) -> dict[
     return env
 
 
+def _json_record(line: str) -> dict[str, Any] | None:
+    """A JSON log line as a dict; None for any other line (or one cut off by a slice)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def summarise_log(text: str) -> Counter[str]:
     """5xx responses by path, the exception that ended each traceback, and gunicorn worker
     kills, in a slice of the server log. Only names and paths are kept, never messages
     (they could hold values). An exception that another one replaced while it was being
-    handled ("During handling of the above exception…") is not counted."""
+    handled ("During handling of the above exception…") is not counted.
+
+    The app writes JSON lines in production (community/logs.py): such a line is read as its
+    message followed by its traceback, the text Django's plain format would have written."""
     found: Counter[str] = Counter()
-    lines = text.splitlines()
+    lines: list[str] = []
+    for line in text.splitlines():
+        record = _json_record(line)
+        if record is None:
+            lines.append(line)
+        else:
+            lines += [str(record.get("message", "")), *str(record.get("exc_info", "")).splitlines()]
     for position, line in enumerate(lines):
         if match := LOG_RESPONSE.match(line):
             path = MEMBER_PATH.sub("/members/<name>/", match.group(2).split("?")[0])

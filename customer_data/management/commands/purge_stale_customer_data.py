@@ -1,11 +1,11 @@
-"""Apply the retention periods (run it daily, e.g. from cron)."""
+"""Apply the retention periods (the scheduler enqueues this daily; see `customer_data.tasks`)."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
-from community.db import without_statement_timeout
-from customer_data.retention import purge_stale_customer_data
+from customer_data import tasks
+from customer_data.management.maintenance import ENQUEUED, LOCK_HELD
 
 
 class Command(BaseCommand):
@@ -14,9 +14,22 @@ class Command(BaseCommand):
         "und alte Einträge des Zugriffsprotokolls."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Nicht hier ausführen, sondern als Aufgabe für einen Worker einreihen.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
-        with without_statement_timeout():
-            result = purge_stale_customer_data()
+        if options["enqueue"]:
+            queued = tasks.purge_stale_customer_data.enqueue()
+            self.stdout.write(ENQUEUED.format(id=queued.id))
+            return
+        result = tasks.run_purge()
+        if result is None:
+            self.stdout.write(LOCK_HELD.format(job=tasks.PURGE))
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Gelöscht: {result.stale} Kundendaten nach Speicherfrist, "

@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from customer_data import tasks
 from customer_data.management.maintenance import MaintenanceCommand
-from customer_data.services import MaintenanceResult, rotate_field_keys
+from customer_data.services import MaintenanceResult, Progress
 
 
 class Command(MaintenanceCommand):
@@ -13,10 +14,12 @@ class Command(MaintenanceCommand):
         "entfernen. Ein abgebrochener Lauf macht beim nächsten Aufruf dort weiter."
     )
     done_message = "{done} Datensätze neu verschlüsselt."
+    job = tasks.ROTATION
+    task = tasks.rotate_field_keys
 
-    def run(self, **options: Any) -> MaintenanceResult:
-        return rotate_field_keys(
+    def run(self, *, progress: Progress, **options: Any) -> MaintenanceResult | None:
+        return tasks.run_rotation(
             batch_size=options["batch_size"],
             skip_undecryptable=options["skip_undecryptable"],
-            progress=options["progress"],
+            progress=progress,
         )
