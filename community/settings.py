@@ -103,6 +103,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
 DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=5000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend with writers queued for their turn (community/db_backends/sqlite3).
+    DATABASES["default"]["ENGINE"] = "community.db_backends.sqlite3"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
