@@ -142,6 +142,9 @@ else:
 CACHES["fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fragments",
+    # Per member only the header's avatar menu (a few hundred bytes): room for the members
+    # active at once on one process before the oldest are dropped.
+    "OPTIONS": {"MAX_ENTRIES": 20_000},
 }
 # Sessions live in the database, with or without Redis: logins and signed-in members survive
 # a Redis outage, a logout is final (a cached copy could outlive it while Redis was away),
