@@ -111,6 +111,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
 DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=5000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend with writers queued for their turn (community/db_backends/sqlite3).
+    DATABASES["default"]["ENGINE"] = "community.db_backends.sqlite3"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -148,6 +150,9 @@ else:
 CACHES["fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fragments",
+    # Per member only the header's avatar menu (a few hundred bytes): room for the members
+    # active at once on one process before the oldest are dropped.
+    "OPTIONS": {"MAX_ENTRIES": 20_000},
 }
 # Sessions live in the database, with or without Redis: logins and signed-in members survive
 # a Redis outage, a logout is final (a cached copy could outlive it while Redis was away),

@@ -24,7 +24,7 @@ def read_settings(**environ: str) -> dict:
 
 def test_default_is_sqlite_with_local_memory_cache_and_database_sessions():
     config = read_settings()
-    assert config["engine"] == "django.db.backends.sqlite3"
+    assert config["engine"] == "community.db_backends.sqlite3"
     assert config["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert config["session"] == "community.sessions"
     assert config["debug"] is False

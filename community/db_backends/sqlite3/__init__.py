@@ -1,0 +1,1 @@
+"""SQLite with writers queued in order (see `base.DatabaseWrapper`)."""
