@@ -128,6 +128,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         ),
         **DATABASES["default"].get("OPTIONS", {}),
     }
+    # Parameters bound by the server, and a statement run twice on a connection prepared
+    # (planned once, then executed by name): PostgreSQL's CPU per page fell from 0.85 to 0.15
+    # ms (signed-in empty page), 1.7 to 0.27 (profile page), 1.85 to 0.43 (directory) and
+    # 1.0 to 0.24 (Profil tab), the app's from 1.5 to 1.35 ms on the empty page (10,000
+    # members, in-process, README "PostgreSQL"). Behind a connection pooler in transaction
+    # mode that does not keep prepared statements, set DATABASE_PREPARED_STATEMENTS=false.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2)
 
 # --- Cache and sessions ---
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -51,6 +51,17 @@ def test_postgresql_gets_connect_and_statement_timeouts_from_the_environment():
     assert "statement_timeout=2500" in tuned["db_options"]["options"]
 
 
+def test_postgresql_prepares_statements_unless_told_not_to():
+    url = "postgres://app:pw@db.internal:5432/community"
+    options = read_settings(DATABASE_URL=url)["db_options"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 2
+
+    off = read_settings(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false")["db_options"]
+    assert "server_side_binding" not in off
+    assert "prepare_threshold" not in off
+
+
 def test_redis_url_switches_the_cache_to_redis_with_short_timeouts_and_keeps_sessions_in_the_database():
     config = read_settings(REDIS_URL="redis://127.0.0.1:6379/3")
     assert config["cache"] == "community.cache.ResilientRedisCache"
