@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.forms import BoundField
-from django.forms.renderers import TemplatesSetting
+from django.forms.renderers import DjangoTemplates
 from django.utils.translation import gettext_lazy as _
 
 # What a page echoes back of an over-long input: the field's own limit plus this margin,
@@ -27,11 +27,8 @@ class CappedBoundField(BoundField):
         return value
 
 
-class CommunityFormRenderer(TemplatesSetting):
-    """Forms rendered by the site's own template engine, so `templates/django/forms/` can
-    replace Django's widget templates with ones that render a widget in one template (the
-    Profil tab spent a third of its time in widget templates); every form of the site binds
-    its fields capped."""
+class CommunityFormRenderer(DjangoTemplates):
+    """Django's template renderer; every form of the site binds its fields capped."""
 
     bound_field_class = CappedBoundField
 

@@ -34,8 +34,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    # Django's form templates, for the site's template engine (community.forms renderer).
-    "django.forms",
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
