@@ -84,6 +84,8 @@ class StructureChange(AppendOnlyModel):
 
     class Meta:
         ordering = ["-at", "-pk"]
+        # The staff list's order, read backwards.
+        indexes = [models.Index(fields=["at", "id"], name="role_log_order")]
         verbose_name = _("Änderung an Rollen oder Rängen")
         verbose_name_plural = _("Rollen- und Rangprotokoll")
 

@@ -99,7 +99,10 @@ class CustomerDataAdmin(PolicyAdmin):
     # `search_view`; `?q=` in a URL searches usernames only (`get_search_results`).
     search_fields = ["user__username"]
     search_help_text = _("Exakte Kundennummer oder Handynummer, oder ein Teil des Namens")
-    ordering = ["-updated_at"]
+    # Newest first, read backwards from the index `customerdata_updated` (updated_at, user):
+    # the member's id (unique, named by its column: Django skips a relation's name) makes the
+    # order total, so Django adds no "-pk" that the index cannot serve.
+    ordering = ["-updated_at", "-user_id"]
     show_full_result_count = False
     # The change page shows who the member is, the consent and the values first
     # (change_form.html); these two follow them, as the admin renders readonly fields.
@@ -276,10 +279,13 @@ class PersonalDataAccessAdmin(CommunityManagementAdmin):
         "channel",
         "field_names",
     ]
+    # The channels and the date ranges are fixed choices: no query lists them. (A date
+    # hierarchy would: it reads the distinct days of the whole log to offer them.)
     list_filter = ["channel", "at"]
     list_select_related = ["subject"]
     search_fields = ["viewer_name", "viewer__username", "subject__username"]
-    date_hierarchy = "at"
+    # Newest first, read backwards from the index `access_log_order` (at, id).
+    ordering = ["-at", "-pk"]
     show_full_result_count = False
     fields = readonly_fields = (
         "at",
@@ -315,9 +321,11 @@ class StructureChangeAdmin(CommunityManagementAdmin):
     ladder: for Community Management, read-only like the access log."""
 
     list_display = ["at", "kind", "actor_label", "member_label", "role", "detail"]
-    list_filter = ["kind", "role"]
+    # Fixed choices, as on the access log (no date hierarchy, which reads every date).
+    list_filter = ["kind", "role", "at"]
     search_fields = ["actor_name", "member_name"]
-    date_hierarchy = "at"
+    # Newest first, read backwards from the index `role_log_order` (at, id).
+    ordering = ["-at", "-pk"]
     show_full_result_count = False
     fields = readonly_fields = ("at", "kind", "actor_label", "member_label", "role", "detail")
 

@@ -130,8 +130,18 @@ class CustomerData(models.Model):
         verbose_name = _("Kundendaten")
         verbose_name_plural = _("Kundendaten")
         # The retention purge walks stale rows by (updated_at, user) in batches; the staff
-        # list is ordered by updated_at.
-        indexes = [models.Index(fields=["updated_at", "user"], name="customerdata_updated")]
+        # list is ordered by it too (newest first, read backwards). The members directory
+        # reads each fill level in member order from `customerdata_fill_order`: rows with
+        # something stored only, so that no other query (the search by number names the
+        # consent version too) takes it for a shortcut.
+        indexes = [
+            models.Index(fields=["updated_at", "user"], name="customerdata_updated"),
+            models.Index(
+                fields=["consent_version", "filled_count", "user"],
+                name="customerdata_fill_order",
+                condition=models.Q(filled_count__gt=0),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(filled_count__lte=FIELD_COUNT), name="filled_count_at_most_three"
@@ -287,7 +297,12 @@ class PersonalDataAccess(AppendOnlyModel):
         ordering = ["-at", "-pk"]
         verbose_name = _("Zugriff auf Kundendaten")
         verbose_name_plural = _("Zugriffsprotokoll")
-        indexes = [models.Index(fields=["subject", "-at"])]
+        # By member (their Datenschutz tab), and the whole log newest first (the staff list's
+        # order, read backwards; the purge reads it forwards).
+        indexes = [
+            models.Index(fields=["subject", "-at"]),
+            models.Index(fields=["at", "id"], name="access_log_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.at:%Y-%m-%d %H:%M}"

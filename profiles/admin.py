@@ -69,4 +69,8 @@ class ProfileAdmin(admin.ModelAdmin):
         "show_rank",
     ]
     readonly_fields = ["user"]
-    ordering = ["display_name"]
+    # By name, read from the directory's index `profile_directory_order` (display_name, user):
+    # the member's id (unique, named by its column: Django skips a relation's name) makes the
+    # order total, so Django adds no "-pk" that the index cannot serve.
+    # Filtered by rank, from `profile_rank_order` (rank, display_name, user).
+    ordering = ["display_name", "user_id"]

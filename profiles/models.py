@@ -45,6 +45,8 @@ class Profile(models.Model):
         blank=True,
         related_name="profiles",
         verbose_name=_("Rang"),
+        # `profile_rank_order` starts with the rank: a second index on it alone is not needed.
+        db_index=False,
     )
     language = models.CharField(
         _("Sprache der Oberfläche"),
@@ -63,8 +65,13 @@ class Profile(models.Model):
     class Meta:
         verbose_name = _("Profil")
         verbose_name_plural = _("Profile")
-        # The directory's default order, so page 1 is read from the index, not sorted.
-        indexes = [models.Index(fields=["display_name", "user"], name="profile_directory_order")]
+        # The directory's orders, each read from an index rather than sorted: by name, and by
+        # name within each rank (profiles.selectors reads the ladder one rank at a time). The
+        # name search has trigram indexes of its own, on PostgreSQL (migration 0004).
+        indexes = [
+            models.Index(fields=["display_name", "user"], name="profile_directory_order"),
+            models.Index(fields=["rank", "display_name", "user"], name="profile_rank_order"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -288,10 +288,12 @@ def directory(request: HttpRequest) -> HttpResponse:
     members = selectors.list_members(
         search=query["q"], order=query["sort"], fill=query["fill"], level=level
     )
-    paginator = Paginator(members, DIRECTORY_PAGE_SIZE)
     # Counted without the page's joins (cheaper), and only as far as the pages go.
     listed = DIRECTORY_PAGE_SIZE * DIRECTORY_MAX_PAGES
-    found = selectors.count_members(search=query["q"], fill=query["fill"], up_to=listed)
+    shown_up_to = DIRECTORY_PAGE_SIZE * min(query["page"], DIRECTORY_MAX_PAGES)
+    found = members.count_bounded(up_to=listed, through=shown_up_to)
+    # The paginator only slices the list: its count is the bounded one above.
+    paginator: Paginator[dict[str, Any]] = Paginator(members, DIRECTORY_PAGE_SIZE)  # type: ignore[arg-type]
     paginator.count = min(found, listed)
     page = paginator.get_page(query["page"])
     rows = selectors.directory_rows(page, level)
@@ -313,7 +315,9 @@ def directory(request: HttpRequest) -> HttpResponse:
             "members_url": reverse("profiles:directory"),
             "invalid_query": form.is_bound and not form.is_valid(),
             "fill_filter": fill_filter,
-            # More members match than the pages show: the page says so, and asks for a search.
+            # More members match than the pages show: the page says so ("mehr als … Treffer"
+            # for a search or filter), and asks for a search, or a narrower one.
             "more_than": listed if found > listed else 0,
+            "searched": bool(query["q"] or query["fill"]),
         },
     )

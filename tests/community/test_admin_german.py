@@ -180,7 +180,7 @@ REACHED = {
         r"/admin/customer_data/",
         r"/admin/customer_data/customerdata/",
         r"/admin/customer_data/personaldataaccess/",
-        r"/admin/customer_data/personaldataaccess/\?at__year=\d+",
+        r"/admin/customer_data/personaldataaccess/\?at__gte=[^&]+&at__lt=[^&]+",
         r"/admin/customer_data/personaldataaccess/\?channel__exact=\w+",
         r"/admin/customer_data/personaldataaccess/\d+/change/",
         r"/admin/customer_data/personaldataaccess/\d+/history/",

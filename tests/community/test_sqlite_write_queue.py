@@ -52,6 +52,8 @@ def rollback(wrapper):
 
 def file_lock_is_free(lock_path):
     """Whether another process could take the writers' file lock now."""
+    if not os.path.exists(lock_path):
+        return True  # no writer has queued yet
     fd = os.open(lock_path, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -193,3 +195,16 @@ def test_in_memory_databases_have_no_queue():
     assert write_queue(":memory:") is None
     assert write_queue("file:memorydb_default?mode=memory&cache=shared") is None
     assert connection.settings_dict["ENGINE"] == "community.db_backends.sqlite3"
+
+
+def test_a_connection_renamed_to_another_database_queues_for_that_one(database, tmp_path):
+    """The test runner renames the database of an open connection: its turns follow."""
+    other = tmp_path / "other.sqlite3"
+    wrapper = open_database(database)
+    wrapper.close()
+    wrapper.settings_dict["NAME"] = str(other)
+    begin(wrapper)
+    assert file_lock_is_free(f"{database.resolve()}.writers")
+    assert not file_lock_is_free(f"{other.resolve()}.writers")
+    commit(wrapper)
+    assert write_queue(str(database)) is write_queue(str(database.resolve()))

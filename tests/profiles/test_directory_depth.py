@@ -40,7 +40,7 @@ def test_more_members_than_pages_says_more_than_and_stops_at_the_last_page(clien
 def test_a_search_within_the_pages_is_counted_exactly(client, shallow):
     response = client.get("/members/", {"q": "tief-0"})
 
-    assert caption(response.text) == "Mehr als 6 Mitglieder"
+    assert caption(response.text) == "Mehr als 6 Treffer"
     few = client.get("/members/", {"q": "tief-01"})
     assert caption(few.text) == "1 Mitglied"
     assert "Such nach einem Namen" not in few.text

@@ -89,49 +89,55 @@ def write_queue(name: str) -> WriteQueue | None:
     """The queue of the database file `name`, or None for an in-memory database."""
     if not name or name == ":memory:" or "mode=memory" in name:
         return None
-    path = str(Path(name).resolve())
-    with _queues_lock:
-        return _queues.setdefault(path, WriteQueue(path))
+    queue = _queues.get(name)
+    if queue is None:
+        path = str(Path(name).resolve())
+        with _queues_lock:
+            queue = _queues.get(path) or WriteQueue(path)
+            _queues[name] = _queues[path] = queue
+    return queue
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._queue = write_queue(str(self.settings_dict["NAME"]))
-        self._has_turn = False
+        self._turn: WriteQueue | None = None  # the queue whose turn this connection holds
 
     def _start_transaction_under_autocommit(self) -> None:
-        if self._queue is not None and not self._has_turn:
+        # The queue of the file named now: the test runner renames the database of an
+        # existing connection (to its in-memory test database).
+        queue = write_queue(str(self.settings_dict["NAME"]))
+        if queue is not None and self._turn is None:
             timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-            if not self._queue.acquire(timeout):
+            if not queue.acquire(timeout):
                 with self.wrap_database_errors:
                     raise sqlite3.OperationalError("database is locked")
-            self._has_turn = True
+            self._turn = queue
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private, not in django-stubs
         except BaseException:
             self._end_turn()
             raise
 
     def _end_turn(self) -> None:
-        if self._has_turn:
-            self._has_turn = False
-            self._queue.release()  # type: ignore[union-attr]
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.release()
 
     def _commit(self) -> None:
         try:
-            super()._commit()
+            super()._commit()  # type: ignore[misc]  # private, not in django-stubs
         finally:
             self._end_turn()
 
     def _rollback(self) -> None:
         try:
-            super()._rollback()
+            super()._rollback()  # type: ignore[misc]  # private, not in django-stubs
         finally:
             self._end_turn()
 
     def _close(self) -> None:
         try:
-            super()._close()
+            super()._close()  # type: ignore[misc]  # private, not in django-stubs
         finally:
             self._end_turn()
