@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from community.append_only import AppendOnlyModel
@@ -60,7 +60,9 @@ class StructureChange(AppendOnlyModel):
         RANK_CHANGED = "rank", _("Rangliste geändert")
 
     kind = models.CharField(_("Art"), max_length=10, choices=Kind.choices)
-    at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
+    # Stamped by the database's clock, also on rows written without it (bulk inserts, COPY);
+    # `save()` reads the stamp back, and a value given explicitly still wins.
+    at = models.DateTimeField(_("Zeitpunkt"), db_default=Now(), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

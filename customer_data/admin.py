@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import FETCH_RAISE, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -113,9 +113,16 @@ class CustomerDataAdmin(PolicyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerData]:
         # Nothing listed or searched here reads (or decrypts) an encrypted column;
-        # the change view loads the values itself, through the policy.
+        # the change view loads the values itself, through the policy (`services.disclose`,
+        # which logs the view). FETCH_RAISE makes a slip loud: touching a deferred value (or
+        # a relation not joined) on these rows raises `FieldFetchBlocked` instead of running
+        # a query that would decrypt the value past the access log.
         return (
-            super().get_queryset(request).select_related("user__profile").defer(*ENCRYPTED_FIELDS)
+            super()
+            .get_queryset(request)
+            .select_related("user__profile")
+            .defer(*ENCRYPTED_FIELDS)
+            .fetch_mode(FETCH_RAISE)
         )
 
     def get_object(

@@ -1,12 +1,14 @@
 """Customer data a member stores for the support staff, with its consent and access records."""
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -83,6 +85,18 @@ def counted_fields_expression(prefix: str = "") -> models.Case:
     )
 
 
+def filled_count_expression() -> models.Expression:
+    """How many of the three values a row stores, in SQL (an empty value is stored as NULL)."""
+    stored = (
+        models.Case(
+            models.When(**{f"{name}__isnull": False}, then=models.Value(1)),
+            default=models.Value(0),
+        )
+        for name in ENCRYPTED_FIELDS
+    )
+    return reduce(operator.add, stored)
+
+
 class CustomerDataQuerySet(models.QuerySet):
     def holding_data(self) -> "CustomerDataQuerySet":
         """Rows with something to erase: a consent on record or a stored value."""
@@ -93,6 +107,8 @@ class CustomerData(models.Model):
     """One row per member. The three values are encrypted; empty values are NULL.
 
     `filled_count` is kept beside them so the fill ring never needs to decrypt anything.
+    The database computes it from the columns themselves (a stored generated column), so it
+    is right whatever wrote the row: `save()`, `queryset.update()`, a bulk insert or SQL.
     """
 
     user = models.OneToOneField(
@@ -120,7 +136,13 @@ class CustomerData(models.Model):
     further_info_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     # When the customer number or the phone number last changed (NULL while neither is stored).
     numbers_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
-    filled_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Stored (not virtual): the directory's partial index `customerdata_fill_order` and the
+    # check constraints below read it. Not a column anyone writes.
+    filled_count = models.GeneratedField(
+        expression=filled_count_expression(),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(_("Angelegt"), auto_now_add=True)
     updated_at = models.DateTimeField(_("Zuletzt geändert"), auto_now=True)
 
@@ -163,17 +185,9 @@ class CustomerData(models.Model):
         }
 
     def __repr__(self) -> str:
-        return f"<CustomerData user_id={self.user_id} filled={self.filled_count}>"
-
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        deferred = self.get_deferred_fields()
-        if not deferred.intersection(ENCRYPTED_FIELDS):
-            self.filled_count = sum(
-                getattr(self, name) not in (None, "") for name in ENCRYPTED_FIELDS
-            )
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "filled_count"}
-        super().save(*args, **kwargs)
+        # Unsaved rows have no fill count yet; a repr never runs a query for one.
+        filled = self.__dict__.get("filled_count", "?")
+        return f"<CustomerData user_id={self.user_id} filled={filled}>"
 
     @property
     def stamp(self) -> str:
@@ -241,7 +255,9 @@ class ConsentRecord(AppendOnlyModel):
         _("Anlass"), max_length=10, choices=Reason.choices, default=Reason.MEMBER
     )
     consent_text_version = models.CharField(_("Version des Einwilligungstexts"), max_length=32)
-    at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
+    # Stamped by the database's clock, also on rows a bulk insert or COPY writes without it
+    # (`save()` and `bulk_create` read the stamp back); a value given explicitly still wins.
+    at = models.DateTimeField(_("Zeitpunkt"), db_default=Now(), db_index=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -291,7 +307,8 @@ class PersonalDataAccess(AppendOnlyModel):
     viewer_roles = models.JSONField(_("Rollen des Betrachters"), default=list, blank=True)
     channel = models.CharField(_("Ort"), max_length=32, choices=Channel.choices)
     fields = models.JSONField(_("Felder"), default=list)
-    at = models.DateTimeField(_("Zeitpunkt"), default=timezone.now, db_index=True)
+    # The database's clock, as on `ConsentRecord.at`.
+    at = models.DateTimeField(_("Zeitpunkt"), db_default=Now(), db_index=True)
 
     class Meta:
         ordering = ["-at", "-pk"]

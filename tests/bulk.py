@@ -2,7 +2,8 @@
 of the tables, so a plan test needs a few thousand rows, and factories would take minutes.
 
 Rows are written with `bulk_create`, the way `bench` writes its members: no signals, no
-services, no encryption (customer data carries its fill count and no values).
+services, no blind indexes (customer data holds 1 to 3 sample values, encrypted: its fill
+count is a generated column, so it follows from the values stored).
 """
 
 import json
@@ -18,6 +19,7 @@ from django.utils import timezone
 from community.models import Rank
 from customer_data.models import CustomerData
 from profiles.models import Profile
+from tests.factories import CUSTOMER_NUMBER, FURTHER_INFO, MOBILE_NUMBER
 
 FIRST_NAMES = ["Anna", "Ben", "Carla", "Deniz", "Emil", "Frieda", "Goran", "Hanna", "Ida", "Jonas"]
 LAST_NAMES = [
@@ -52,12 +54,17 @@ def bulk_members(count: int, *, prefix: str = "bulk-") -> list[int]:
         )
         for index, user in enumerate(users)
     )
+    samples = [
+        ("customer_number", CUSTOMER_NUMBER),
+        ("mobile_number", MOBILE_NUMBER),
+        ("further_info", FURTHER_INFO),
+    ]
     CustomerData.objects.bulk_create(
         CustomerData(
             user=user,
             consent=True,
             consent_version=settings.CONSENT_TEXT_VERSION,
-            filled_count=1 + index // 3 % 3,
+            **dict(samples[: 1 + index // 3 % 3]),
         )
         for index, user in enumerate(users)
         if index % 3 == 0
