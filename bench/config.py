@@ -1,14 +1,17 @@
 """Where the benchmark keeps its files, its secrets, and the environment the site runs in.
 
-Everything lives under `bench/results/` (gitignored): the throw-away SQLite database, a state
-file with the generated secrets (needed again by `--keep`, because the stored customer data is
-encrypted with them), the logs and the reports.
+Everything lives under `bench/results/` (gitignored but for `scale/`): the throw-away SQLite
+database, one state file per database URL with the generated secrets (needed again by
+`--reuse`, because the stored customer data is encrypted with them; one file each, so a
+SQLite run and a PostgreSQL run do not overwrite each other's keys), the logs and the reports.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,7 +20,6 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 SQLITE_URL = f"sqlite:///{RESULTS_DIR / 'bench.sqlite3'}"
-STATE_PATH = RESULTS_DIR / "state.json"
 GUNICORN_LOG = RESULTS_DIR / "gunicorn.log"
 SETUP_LOG = RESULTS_DIR / "setup.log"
 
@@ -25,6 +27,16 @@ SETUP_LOG = RESULTS_DIR / "setup.log"
 SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
 # Configuration variables worth recording in the report when the caller set them.
 RECORDED_PREFIXES = ("DJANGO_", "AXES_", "CUSTOMER_", "CONSENT_", "COMMUNITY_", "WEB_CONCURRENCY")
+
+
+def state_path(database_url: str) -> Path:
+    """The state file of one database: readable by its engine and name, told apart from
+    other servers' databases of the same name by a hash of the whole URL."""
+    parts = urlsplit(database_url)
+    name = Path(parts.path).stem if parts.scheme.startswith("sqlite") else parts.path.strip("/")
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{parts.scheme}-{name}").strip("-")
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:10]
+    return RESULTS_DIR / f"state-{readable}-{digest}.json"
 
 
 @dataclass
@@ -53,16 +65,29 @@ class State:
         )
 
     @classmethod
-    def load(cls) -> State | None:
+    def load(cls, database_url: str) -> State | None:
+        """The state of the database at `database_url`, if a run left one."""
         try:
-            return cls(**json.loads(STATE_PATH.read_text(encoding="utf-8")))
+            state = cls(**json.loads(state_path(database_url).read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             return None
+        return state if state.database_url == database_url else None
+
+    @property
+    def path(self) -> Path:
+        return state_path(self.database_url)
 
     def save(self) -> None:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        STATE_PATH.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        STATE_PATH.chmod(0o600)
+        # Created readable by its owner only: it holds the keys of the stored data.
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(self), indent=2))
+        self.path.chmod(0o600)  # a file from an older run may have other modes
+
+    def reusable(self, members: int) -> bool:
+        """Whether a run asking for `members` members may reuse this database's data set."""
+        return self.seeded and self.members == members
 
 
 def default_database_url() -> str:

@@ -34,12 +34,17 @@ class BenchError(RuntimeError):
 @dataclass(frozen=True)
 class BodyCheck:
     """What the check before the load requires of an answer's HTML: `count` matches of the
-    regular expression `pattern`, so that a row cannot silently measure another page (a
-    filter dropped as invalid, a search that found nobody). `what` names it in the error."""
+    regular expression `pattern` (at least `count` with `at_least`), so that a row cannot
+    silently measure another page (a filter dropped as invalid, a search that found nobody).
+    `what` names it in the error."""
 
     what: str
     pattern: str
     count: int = 1
+    at_least: bool = False
+
+    def passes(self, found: int) -> bool:
+        return found >= self.count if self.at_least else found == self.count
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Window:
     backing_cpu_s: float = 0.0  # PostgreSQL and Redis processes on this machine
     machine_cpu_s: float = 0.0  # all processes on the machine, for spotting background load
     wall_s: float = 0.0  # between the CPU readings around the window: wrk's start and end too
+    drain_s: float = 0.0  # waited afterwards for the server to finish the window's requests
     extra: dict[str, int] = field(default_factory=dict)  # wrk's error counters
 
     @property

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench --smoke --keep          # or a full run with --keep
     .venv/bin/python -m bench.profile /members/ --as expert
-    .venv/bin/python -m bench.profile /members/bench-00001/ --as team --requests 200
+    .venv/bin/python -m bench.profile /members/bench-0000001/ --as team --requests 200
 
 Runs the request through Django's whole stack (middleware, view, templates) in this process
 with the benchmark's production settings, under pyinstrument (cProfile when it is missing), and
@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from bench.config import State, site_environment
+from bench.config import State, default_database_url, site_environment
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         "--field", action="append", default=[], metavar="NAME=VALUE", help="form field for --post"
     )
     args = parser.parse_args(argv)
-    state = State.load()
+    state = State.load(default_database_url())  # DATABASE_URL's, else the SQLite file's
     if state is None or not state.seeded:
         parser.error("no kept benchmark database: run `python -m bench --keep` first")
     os.environ.update(site_environment(state))

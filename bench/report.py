@@ -31,6 +31,8 @@ class Row:
     spread_percent: float  # half the range of the rounds' req/s, relative to the median
     p50_ms: float
     p99_ms: float
+    # Database queries of one request, counted in-process after the load (`bench.queries`).
+    queries: int | None = None
     server_cpu_ms_per_request: float
     server_cpu_utilisation: float  # in cores
     client_cpu_ms_per_request: float
@@ -175,10 +177,10 @@ def judge(rows: list[Row]) -> None:
 
 
 HEADINGS = (
-    "URL as viewer", "req/s", "±%", "p50 ms", "p99 ms", "CPU ms/req", "db ms/req", "ratio", "bad",
-    "target", "result",
+    "URL as viewer", "req/s", "±%", "p50 ms", "p99 ms", "queries", "CPU ms/req", "db ms/req",
+    "ratio", "bad", "target", "result",
 )  # fmt: skip
-LINE = "{:<34}  {:>8}  {:>3}  {:>7}  {:>7}  {:>10}  {:>9}  {:>6}  {:>4}  {:<18}  {:<10}"
+LINE = "{:<34}  {:>8}  {:>3}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>6}  {:>4}  {:<18}  {:<10}"
 
 
 def _cells(row: Row, backing: bool) -> list[str]:
@@ -187,8 +189,10 @@ def _cells(row: Row, backing: bool) -> list[str]:
         row.label,
         f"{row.rps:.1f}",
         f"{row.spread_percent:.0f}",
-        f"{row.p50_ms:.1f}",
-        f"{row.p99_ms:.1f}",
+        # No request finished within a window: the page is slower than the windows.
+        f"{row.p50_ms:.1f}" if row.requests else "-",
+        f"{row.p99_ms:.1f}" if row.requests else "-",
+        "-" if row.queries is None else str(row.queries),
         f"{row.server_cpu_ms_per_request:.2f}",
         f"{row.backing_cpu_ms_per_request:.2f}" if backing else "-",
         f"{row.ratio_to_healthz:.3f}",

@@ -2,11 +2,12 @@
 
 Run as `python -m bench.seed --members N --password PW [--fresh]` in the environment the
 harness builds (`bench.config.site_environment`); it prints one JSON line describing the data
-set and the Django settings in force. The demo users of `seed_demo` must exist already.
+set and the Django settings in force, and its progress on stderr. The demo users of
+`seed_demo` must exist already.
 
-Members and profiles are inserted in bulk (all members share one password hash). Customer
-data, consent records and access-log rows are written by the app's own form and services, as
-the Profil tab and the profile page write them, so they cannot drift from the real thing.
+The rows are written in bulk (`bench/build.py`): COPY on PostgreSQL, batched INSERTs on
+SQLite, with the app's own encryption, blind index and normalisation, so they are what the
+Profil tab and the services would store; all members share one password hash.
 """
 
 from __future__ import annotations
@@ -14,27 +15,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import time
-from datetime import timedelta
 from typing import Any, cast
 
 PREFIX = "bench-"
-OWNER = f"{PREFIX}00001"
-BATCH = 1000
+# Member numbers are zero-padded to this width, so usernames sort as the members were made.
+NUMBER_WIDTH = 7
+MAX_MEMBERS = 10**NUMBER_WIDTH - 1
+OWNER = f"{PREFIX}{1:0{NUMBER_WIDTH}d}"
 SEED = 7
 # Share of members per rung of a five-rung ladder, lowest first (most are Neuling).
 RANK_SHARES = (0.70, 0.15, 0.09, 0.05, 0.01)
 HISTORY_SHARE = 0.1  # members who granted consent for an older text before the current one
 OLD_CONSENT_VERSION = "2024-01"
-# Access-log rows spread over members with customer data, and extra rows for the owner.
-ACCESS_ROWS = 2000
+# Members with customer data viewed by the team (once or twice each: about one access-log
+# row per five members), and the owner's own rows on top.
+ACCESS_SHARE = 0.4
 OWNER_ACCESS_ROWS = 40
 
-FIRST_NAMES = ("Anna", "Ben", "Clara", "David", "Elif", "Felix", "Greta", "Jonas", "Kira", "Mehmet")
-LAST_NAMES = ("Müller", "Schmidt", "Fischer", "Weber", "Becker", "Koch", "Yilmaz", "Nowak")
-CITIES = ("Berlin", "Hamburg", "München", "Köln", "Leipzig", "Dresden", "Bonn", "Kiel", "Erfurt")
+CITIES = (
+    "Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart", "Düsseldorf",
+    "Leipzig", "Dortmund", "Essen", "Bremen", "Dresden", "Hannover", "Nürnberg", "Bonn",
+    "Münster", "Kiel", "Erfurt", "Lübeck", "Göttingen", "Würzburg", "Saarbrücken",
+)  # fmt: skip
 ABOUTS = (
     "",
     "",
@@ -51,6 +55,10 @@ MOBILE_PREFIXES = (("0170 ", 7), ("0171/", 7), ("0175-", 7), ("+49 160 ", 7), ("
 # prefix is none of MOBILE_PREFIXES, so no generated number equals it, and it is 11 digits,
 # so no generated customer number (10 digits) does either. Test data, not a real person's.
 SEARCHED_MOBILE = "0172 3456789"
+# The customer number the staff search by customer number looks for, stored for the second
+# member with customer data: 12 digits, where generated ones have 10 (and the owner's
+# Speichern row saves another 10-digit one). Test data.
+SEARCHED_CUSTOMER_NUMBER = "8800 4711 0042"
 INFOS = (
     "Auftragsnummer {n}",
     "Störungsticket {n}, erreichbar werktags ab 17 Uhr",
@@ -59,131 +67,100 @@ INFOS = (
 )
 
 
-def typed_customer_data(rng: random.Random, fields: set[str]) -> dict[str, str]:
-    """The Profil tab's customer fields as a member might fill them in (consent on)."""
-
-    def digits(count: int) -> str:
-        return "".join(rng.choice("0123456789") for _ in range(count))
-
-    typed = {"consent": "on"}
-    if "customer_number" in fields:
-        typed["customer_number"] = f"{digits(3)} {digits(4)} {digits(3)}"
-    if "mobile_number" in fields:
-        prefix, length = rng.choice(MOBILE_PREFIXES)
-        typed["mobile_number"] = f"{prefix}{rng.choice('123456789')}{digits(length - 1)}"
-    if "further_info" in fields:
-        typed["further_info"] = rng.choice(INFOS).format(n=digits(8))
-    return typed
-
-
 def drop() -> dict[str, Any]:
     """Delete the generated members with everything that hangs off them."""
     from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from bench.build import cascade_delete
+    from bench.progress import Phase
+    from community.db import without_statement_timeout
 
     users = get_user_model()._default_manager.filter(username__startswith=PREFIX)
-    deleted, _by_model = users.delete()
+    with Phase("bench members deleted"), without_statement_timeout(), transaction.atomic():
+        deleted = cascade_delete(users)
     return {"deleted": deleted}
 
 
-def create_members(members: int, password: str) -> None:
-    """Members, profiles on a realistic rank spread, customer data, consents and access log."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.hashers import make_password
-    from django.test.utils import override_settings
-    from django.utils import timezone
-
-    from community.backends import viewer_queryset
-    from community.models import Rank
-    from customer_data import services
-    from customer_data.forms import CustomerDataForm
-    from customer_data.models import ENCRYPTED_FIELDS, ConsentRecord, PersonalDataAccess
-    from profiles.models import Profile
-
-    User = get_user_model()
-    rng = random.Random(SEED)  # noqa: S311 (test data, not security)
-    now = timezone.now()
-    hashed = make_password(password)  # once: hashing for every member would take minutes
-    users = User._default_manager.bulk_create(
-        [
-            User(
-                username=f"{PREFIX}{index:05d}",
-                email=f"{PREFIX}{index:05d}@example.invalid",
-                password=hashed,
-                date_joined=now - timedelta(days=rng.uniform(1, 5 * 365)),
-                last_login=now - timedelta(days=rng.uniform(0, 60)),
-            )
-            for index in range(1, members + 1)
-        ],
-        batch_size=BATCH,
-    )
-    owner, others = users[0], users[1:]
-    # bulk_create sends no post_save signal: the profiles the signal would make are made here.
-    ranks = list(Rank.objects.order_by("order"))
-    weights = (
-        list(RANK_SHARES) if len(ranks) == len(RANK_SHARES) else [0.5**i for i in range(len(ranks))]
-    )
-    Profile.objects.bulk_create(
-        [
-            Profile(
-                user=user,
-                display_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                about=rng.choice(ABOUTS),
-                location=rng.choice(CITIES) if rng.random() < 0.4 else "",
-                rank=ranks[0] if user is owner else rng.choices(ranks, weights)[0],
-            )
-            for user in users
-        ],
-        batch_size=BATCH,
-    )
-
-    # A third store customer data; the owner of the page under test with all three fields.
-    with_data = [owner, *rng.sample(others, max(0, members // 3 - 1))]
-    with_history = [owner, *(user for user in with_data[1:] if rng.random() < HISTORY_SHARE)]
-    with override_settings(CONSENT_TEXT_VERSION=OLD_CONSENT_VERSION):
-        for user in with_history:
-            services.save_consent_and_values(user_id=user.pk, by=user, consent=True, cleaned={})
-    for user in with_history:  # as the retention job does once the old text's grace is over
-        services.erase_customer_data(
-            user_id=user.pk, by=None, reason=ConsentRecord.Reason.OUTDATED_CONSENT
-        )
-    searched = with_data[1] if len(with_data) > 1 else None
-    for user in with_data:
-        count = 3 if user is owner else rng.choice((1, 2, 3))
-        typed = typed_customer_data(rng, set(rng.sample(ENCRYPTED_FIELDS, count)))
-        if user is searched:  # after drawing, so the other members' data stays as it was
-            typed["mobile_number"] = SEARCHED_MOBILE
-        form = CustomerDataForm(typed)
-        if not form.is_valid():
-            raise ValueError(f"Generated customer data does not validate: {form.errors.as_json()}")
-        services.save_consent_and_values(
-            user_id=user.pk, by=user, consent=True, cleaned=form.cleaned_data
-        )
-
-    team = viewer_queryset().get(username="team")
-    for subject in [*rng.choices(with_data, k=ACCESS_ROWS), *[owner] * OWNER_ACCESS_ROWS]:
-        services.record_access(
-            viewer=team,
-            subject_id=subject.pk,
-            channel=PersonalDataAccess.Channel.PROFILE,
-            fields=ENCRYPTED_FIELDS,
-        )
-
-
-def searched_members() -> int:
-    """How many members the staff search for SEARCHED_MOBILE finds (one after seeding); the
-    search as the admin runs it, without its access log."""
+def searched_members(term: str = SEARCHED_MOBILE) -> int:
+    """How many members the staff search for `term` finds (one for each searched number
+    after seeding); the search as the admin runs it, without its access log."""
     from customer_data import selectors
 
-    return len(selectors.list_search_hits(selectors.member_search(SEARCHED_MOBILE)))
+    return len(selectors.list_search_hits(selectors.member_search(term)))
+
+
+def named_members(fragment: str) -> int:
+    """How many members' display names contain `fragment` (case-insensitive)."""
+    from profiles.models import Profile
+
+    return Profile.objects.filter(
+        user__username__startswith=PREFIX, display_name__icontains=fragment
+    ).count()
+
+
+def is_complete(members: int) -> bool:
+    """Whether the database holds this data set: the member count, the owner with all three
+    fields, and the rows the searches under test look for (data kept by an older version of
+    the benchmark lacks some of them and is built again)."""
+    from django.contrib.auth import get_user_model
+
+    from bench import names
+    from customer_data.models import CustomerData
+
+    bench_users = get_user_model()._default_manager.filter(username__startswith=PREFIX)
+    return (
+        bench_users.count() == members
+        and CustomerData.objects.filter(user__username=OWNER, filled_count=3).exists()
+        and searched_members(SEARCHED_MOBILE) == 1
+        and searched_members(SEARCHED_CUSTOMER_NUMBER) == 1
+        and named_members(names.RARE_NAME_SEARCH) == names.RARE_NAME_MEMBERS
+    )
+
+
+def create_members(members: int, password: str) -> dict[str, Any]:
+    """Replace the generated members with `members` new ones, in one transaction; then the
+    planner statistics. Returns what was written and how long each step took."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from bench import build
+    from bench.progress import Phase
+    from community.db import without_statement_timeout
+
+    started = time.monotonic()
+    users = get_user_model()._default_manager.filter(username__startswith=PREFIX)
+    with without_statement_timeout():
+        with transaction.atomic():
+            with Phase("old bench members deleted") as dropped:
+                build.cascade_delete(users)
+                build.check_pending_constraints()
+            build.forget_key_checks_without_data()
+            built = build.build(members, password)
+        with Phase("planner statistics") as analysed:
+            build.analyse()
+    total = time.monotonic() - started
+    return {
+        "members": members,
+        "seconds": round(total, 1),
+        "members_per_second": round(members / total) if total else 0,
+        "steps": {
+            "drop": round(dropped.seconds, 1),
+            **built.seconds,
+            "analyse": round(analysed.seconds, 1),
+        },
+        "rows": built.rows,
+    }
 
 
 def seed(*, members: int, password: str, fresh: bool) -> dict[str, Any]:
     """Create the members (or reuse them) and describe the data set."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
+    from django.db import connection
     from django.db.models import Count, Q
 
+    from bench import names
     from community.models import Rank
     from customer_data.models import ConsentRecord, CustomerData, PersonalDataAccess
     from profiles.models import Profile
@@ -191,19 +168,8 @@ def seed(*, members: int, password: str, fresh: bool) -> dict[str, Any]:
     users = get_user_model()._default_manager
     bench_users = users.filter(username__startswith=PREFIX)
     started = time.monotonic()
-    reused = (
-        not fresh
-        and bench_users.count() == members
-        and CustomerData.objects.filter(user__username=OWNER, filled_count=3).exists()
-        and searched_members() == 1  # data kept before the phone search row: regenerate
-    )
-    if not reused:
-        with transaction.atomic():
-            bench_users.delete()
-            create_members(members, password)
-        with connection.cursor() as cursor:
-            # Planner statistics after a bulk load (autovacuum would do it on PostgreSQL).
-            cursor.execute("ANALYZE")
+    reused = not fresh and is_complete(members)
+    build = None if reused else create_members(members, password)
 
     owner = Profile.objects.filter(user__username=OWNER).values("display_name", "about", "location")
     ranks = Rank.objects.order_by("order").annotate(
@@ -214,6 +180,7 @@ def seed(*, members: int, password: str, fresh: bool) -> dict[str, Any]:
     return {
         "reused": reused,
         "seconds": round(time.monotonic() - started, 1),
+        "build": build,
         "owner": {"username": OWNER, **owner.get()},
         "counts": {
             "members": bench_users.count(),
@@ -224,6 +191,11 @@ def seed(*, members: int, password: str, fresh: bool) -> dict[str, Any]:
             "consent_records": ConsentRecord.objects.count(),
             "access_log_rows": PersonalDataAccess.objects.count(),
             "profiles_by_rank": dict(ranks.values_list("name", "members")),
+            # Members the directory's name searches under test find by display name.
+            "named": {
+                fragment: named_members(fragment)
+                for fragment in (names.COMMON_NAME_SEARCH, names.RARE_NAME_SEARCH)
+            },
         },
         "database": {
             "engine": database["ENGINE"],
@@ -257,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.drop and (args.members < 1 or not args.password):
         parser.error("--members and --password are required")
+    if args.members > MAX_MEMBERS:
+        parser.error(
+            f"--members can be at most {MAX_MEMBERS:,} (usernames have {NUMBER_WIDTH} digits)"
+        )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
     import django
 

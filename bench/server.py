@@ -119,6 +119,28 @@ class Gunicorn:
     def cpu(self) -> float:
         return cpu_seconds(self.processes())
 
+    def open_connections(self) -> int:
+        """Client connections the server still holds: requests it is answering, or keep-alive
+        connections it has not closed yet (a closed client's socket waits in CLOSE_WAIT until
+        the worker is done with it)."""
+        held = set()
+        for process in self.processes():
+            with contextlib.suppress(*GONE):
+                for conn in process.net_connections(kind="tcp"):
+                    if conn.laddr and conn.laddr.port == self.port and conn.raddr:
+                        held.add((conn.laddr, conn.raddr))
+        return len(held)
+
+    def drain(self, timeout: float = 30.0, poll: float = 0.05) -> float:
+        """Wait until the server holds no client connection, at most `timeout` seconds; returns
+        the seconds waited. wrk stops at the end of its window without waiting for answers, so
+        slow requests would otherwise still run while the next window is measured, and that
+        window would pay for them."""
+        started = time.monotonic()
+        while self.open_connections() and time.monotonic() - started < timeout:
+            time.sleep(poll)
+        return time.monotonic() - started
+
     def stop(self) -> None:
         """Graceful stop (SIGTERM to the master), then SIGKILL to whatever is left of the group."""
         process, self.process = self.process, None

@@ -59,25 +59,46 @@ def test_rows_are_the_pages_under_test_with_their_checks(monkeypatch):
 
     monkeypatch.setattr(client, "log_in", fake_log_in)
     monkeypatch.setattr(client.requests, "request", fake_request)
-    owner = {"username": "bench-00001", "display_name": "Anna", "about": "", "location": ""}
-    targets = {t.key: t for t in client.build_targets("http://127.0.0.1:1", owner, "pw")}
+    owner = {"username": seed.OWNER, "display_name": "Anna", "about": "", "location": ""}
+    built = client.build_targets("http://127.0.0.1:1", owner, "pw", members=10_000)
+    targets = {t.key: t for t in built}
+    profile = f"/members/{seed.OWNER}/"
+    search = "/admin/customer_data/customerdata/search/"
 
     assert [(key, t.method, t.path, t.expect) for key, t in targets.items()] == [
         ("healthz", "GET", "/healthz", 200),
         ("signed_in_shell", "GET", "/", 200),
-        ("profile_owner", "GET", "/members/bench-00001/", 200),
-        ("profile_expert", "GET", "/members/bench-00001/", 200),
-        ("profile_team", "GET", "/members/bench-00001/", 200),
+        ("profile_owner", "GET", profile, 200),
+        ("profile_expert", "GET", profile, 200),
+        ("profile_team", "GET", profile, 200),
         ("directory_expert", "GET", "/members/", 200),
         ("directory_member", "GET", "/members/", 200),
         ("directory_fill_expert", "GET", "/members/?fill=incomplete&sort=-fill", 200),
+        ("directory_deep_expert", "GET", "/members/?page=200", 200),
+        ("directory_deep_member", "GET", "/members/?page=200", 200),
+        ("name_search_common", "GET", "/members/?q=m%C3%BCller", 200),
+        ("name_search_rare", "GET", "/members/?q=qu%C3%A4ntzsch", 200),
         ("settings_get", "GET", "/settings/profile/", 200),
         ("settings_post", "POST", "/settings/profile/", 302),
-        ("phone_search_team", "POST", "/admin/customer_data/customerdata/search/", 200),
+        ("admin_list_team", "GET", "/admin/customer_data/customerdata/", 200),
+        ("phone_search_team", "POST", search, 200),
+        ("number_search_team", "POST", search, 200),
     ]
     assert all(len(t.label) <= 34 for t in targets.values())  # the table's first column
     assert "session-of-expert" in targets["directory_fill_expert"].headers["Cookie"]
     assert targets["directory_fill_expert"].checks == client.FILL_APPLIED
+    assert "session-of-expert" in targets["directory_deep_expert"].headers["Cookie"]
+    assert "session-of-member" in targets["directory_deep_member"].headers["Cookie"]
+    assert targets["directory_deep_member"].checks == client.DEEPEST_SHOWN
+    assert targets["name_search_common"].checks == client.COMMON_NAME_FOUND
+    assert targets["name_search_rare"].checks == client.RARE_NAME_FOUND
+    assert "session-of-member" in targets["name_search_rare"].headers["Cookie"]
+    assert targets["admin_list_team"].checks == client.ADMIN_LIST_SHOWN
+    assert "session-of-team" in targets["admin_list_team"].headers["Cookie"]
+    by_number = targets["number_search_team"]
+    assert parse_qs(by_number.body)["q"] == [seed.SEARCHED_CUSTOMER_NUMBER]
+    assert by_number.checks == client.ONE_MEMBER_FOUND
+    assert "session-of-team" in by_number.headers["Cookie"]
 
     search = targets["phone_search_team"]
     # The token comes from the change list, fetched as `team`.
@@ -94,6 +115,9 @@ def test_rows_are_the_pages_under_test_with_their_checks(monkeypatch):
     assert search.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert "session-of-team" in search.headers["Cookie"]
     assert search.checks == client.ONE_MEMBER_FOUND
+    # Below 200 pages' worth of members page 200 is the last page: not checked as the 200th.
+    small = client.build_targets("http://127.0.0.1:1", owner, "pw", members=9_999)
+    assert next(t for t in small if t.key == "directory_deep_member").checks == ()
 
 
 def answering(monkeypatch, status: int, html: str) -> None:
@@ -143,3 +167,46 @@ def test_check_stops_a_directory_whose_fill_filter_was_dropped(monkeypatch):
 
     with pytest.raises(BenchError, match="the fill filter is applied: 0 matches"):
         client.check_targets("http://x", [row])
+
+
+def test_the_directory_limits_are_the_sites():
+    from profiles import views
+
+    assert client.DIRECTORY_PAGE_SIZE == views.DIRECTORY_PAGE_SIZE
+    assert client.DIRECTORY_MAX_PAGES == views.DIRECTORY_MAX_PAGES
+
+
+def test_a_check_for_at_least_some_matches_passes_more_and_stops_none(monkeypatch):
+    row = Target(
+        "name_search_common", "common", "GET", client.name_search("müller"), {},
+        checks=client.COMMON_NAME_FOUND,
+    )  # fmt: skip
+    member = '<a class="member-link" href="/members/bench-0000007/">Anna Müller</a>'
+    box = '<input type="search" name="q" value="müller" class="form-control">'
+    answering(monkeypatch, 200, box + member * 3)
+    client.check_targets("http://x", [row])
+
+    answering(monkeypatch, 200, box)
+    with pytest.raises(BenchError, match=r"members found: 0 matches .* expected at least 1"):
+        client.check_targets("http://x", [row])
+    answering(monkeypatch, 200, member)  # the search box lost the term: the search was dropped
+    with pytest.raises(BenchError, match="the search is applied: 0 matches"):
+        client.check_targets("http://x", [row])
+
+
+def test_a_page_slower_than_the_statement_timeout_is_tried_again_then_measured_as_it_is(
+    monkeypatch,
+):
+    statuses = iter([503, 503, 200])
+
+    def fake_request(method, url, **kwargs):
+        response = page(FOUND.format(17), url)
+        response.status_code = next(statuses)
+        return response
+
+    monkeypatch.setattr(client.requests, "request", fake_request)
+    assert client.check_targets("http://x", [SEARCH_ROW]) == []  # the third try answers
+
+    answering(monkeypatch, 503, "")
+    (warning,) = client.check_targets("http://x", [SEARCH_ROW])
+    assert "answered 503 3 times: slower than the site's statement timeout" in warning

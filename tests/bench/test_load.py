@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from collections import namedtuple
 
 import pytest
 
@@ -155,3 +156,55 @@ def test_failed_install_updates_the_package_lists_and_tries_again(monkeypatch):
         ["update", "-qq"],
         ["install", "-y", "-qq", "wrk"],
     ]
+
+
+Address = namedtuple("Address", "ip port")  # as psutil gives them
+
+
+class FakeConnection:
+    def __init__(self, local_port: int, remote: Address | None) -> None:
+        self.laddr = Address("127.0.0.1", local_port)
+        self.raddr = remote
+
+
+class FakeProcess:
+    def __init__(self, connections: list) -> None:
+        self.connections = connections
+
+    def net_connections(self, kind: str) -> list:
+        return self.connections
+
+
+def test_drain_waits_until_the_server_holds_no_client_connection(monkeypatch):
+    from bench import server as server_module
+
+    gunicorn = server_module.Gunicorn(env={}, workers=1)
+    client = Address("127.0.0.1", 40000)
+    listening = FakeConnection(gunicorn.port, None)
+    answering = FakeConnection(gunicorn.port, client)
+    polls = iter([[answering], [answering, FakeConnection(gunicorn.port, client)], []])
+    other_port = FakeConnection(5432, Address("127.0.0.1", 5432))
+    monkeypatch.setattr(
+        gunicorn,
+        "processes",
+        lambda: [FakeProcess([listening, other_port, *next(polls, [])])],
+    )
+    monkeypatch.setattr(server_module.time, "sleep", lambda seconds: None)
+
+    waited = gunicorn.drain(timeout=5.0)
+
+    assert waited < 5.0
+    assert next(polls, "done") == "done"  # polled until the connections were gone
+
+
+def test_drain_gives_up_after_its_timeout(monkeypatch):
+    from bench import server as server_module
+
+    gunicorn = server_module.Gunicorn(env={}, workers=1)
+    stuck = FakeConnection(gunicorn.port, Address("127.0.0.1", 40001))
+    monkeypatch.setattr(gunicorn, "processes", lambda: [FakeProcess([stuck])])
+    clock = iter(range(100))
+    monkeypatch.setattr(server_module.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(server_module.time, "sleep", lambda seconds: None)
+
+    assert gunicorn.drain(timeout=3.0) == 4.0

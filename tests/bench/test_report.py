@@ -8,12 +8,13 @@ import pytest
 from bench import report
 from bench.load import QUANTILE_STEPS, Target, Window
 from bench.report import Row, judge, pool, pooled_quantile, summary, table
+from bench.seed import OWNER
 
 TARGETS = {
     key: Target(key, label, "POST" if key == "settings_post" else "GET", path, {})
     for key, label, path in [
         ("healthz", "/healthz", "/healthz"),
-        ("profile_expert", "/members/<owner>/ as Mitgestalter", "/members/bench-00001/"),
+        ("profile_expert", "/members/<owner>/ as Mitgestalter", f"/members/{OWNER}/"),
         ("directory_expert", "/members/ p1 as Mitgestalter", "/members/"),
         ("directory_member", "/members/ p1 as member", "/members/"),
         ("settings_get", "/settings/profile/ GET (owner)", "/settings/profile/"),
@@ -112,11 +113,12 @@ def test_post_without_a_get_row_cannot_be_judged():
 
 def test_table_has_the_columns_and_one_line_per_row():
     rows = rows_for({"healthz": 1000, "profile_expert": 150})
+    rows[0].queries = 0
     lines = table(rows, backing=False).splitlines()
 
     assert lines[0].split() == [
-        "URL", "as", "viewer", "req/s", "±%", "p50", "ms", "p99", "ms", "CPU", "ms/req",
-        "db", "ms/req", "ratio", "bad", "target", "result",
+        "URL", "as", "viewer", "req/s", "±%", "p50", "ms", "p99", "ms", "queries", "CPU",
+        "ms/req", "db", "ms/req", "ratio", "bad", "target", "result",
     ]  # fmt: skip
     assert set(lines[1]) == {"-"}
     assert lines[2].split() == [
@@ -125,19 +127,29 @@ def test_table_has_the_columns_and_one_line_per_row():
         "0",
         "10.0",
         "30.0",
+        "0",
         "0.00",
         "-",
         "1.000",
         "0",
     ]
+    assert lines[3].split()[7] == "-"  # queries not counted
     assert lines[3].split()[-7:] == ["0.150", "0", "ratio", ">=", "0.20", "0.15", "MISS"]
+
+
+def test_table_shows_no_latency_for_a_page_that_finished_no_request():
+    rows = rows_for({"healthz": 1000, "profile_expert": 0})
+
+    assert table(rows, backing=False).splitlines()[3].split()[3:9] == [
+        "0.0", "0", "-", "-", "-", "0.00",
+    ]  # fmt: skip
 
 
 def test_table_shows_database_cpu_only_when_measured():
     rows = [pool(TARGETS["healthz"], [window("healthz", rps=100, backing_cpu_s=0.1)])]
 
-    assert table(rows, backing=True).splitlines()[2].split()[6] == "1.00"
-    assert table(rows, backing=False).splitlines()[2].split()[6] == "-"
+    assert table(rows, backing=True).splitlines()[2].split()[7] == "1.00"
+    assert table(rows, backing=False).splitlines()[2].split()[7] == "-"
 
 
 def test_background_load_warns_only_when_noticeable():
@@ -151,6 +163,7 @@ def test_background_load_warns_only_when_noticeable():
 def test_result_files_hold_rows_windows_and_context(tmp_path):
     windows = [window("healthz", rps=1000), window("settings_get", rps=100)]
     rows = [pool(TARGETS[w.target], [w]) for w in windows]
+    rows[1].queries = 3
     judge(rows)
     meta = {
         "machine": {"cpu_count": 2},
@@ -180,6 +193,9 @@ def test_result_files_hold_rows_windows_and_context(tmp_path):
     assert "rps_rounds" not in lines[0]
     assert lines[1]["ratio_to_healthz"] == "0.1"
     assert lines[1]["loader"] == "wrk"
+    assert lines[1]["queries"] == "3"
+    assert document["results"][1]["queries"] == 3
+    assert document["results"][0]["queries"] is None
 
 
 def test_background_load_is_spread_over_the_whole_window_with_wrks_start_and_end():
