@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 
 @contextmanager
@@ -23,3 +24,13 @@ def without_statement_timeout() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET statement_timeout")
+
+
+def lift_statement_timeout_in_migration(
+    apps: object, schema_editor: BaseDatabaseSchemaEditor
+) -> None:
+    """A `RunPython` step, first in migrations that build indexes or rewrite tables: over a
+    million rows that takes longer than DATABASE_STATEMENT_TIMEOUT, which is lifted for the
+    migration's transaction only (both directions)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL statement_timeout = 0")

@@ -3,12 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-
-def lift_statement_timeout(apps, schema_editor):
-    """Building these indexes over a million rows takes longer than the site's statement
-    timeout (DATABASE_STATEMENT_TIMEOUT); lifted for this migration's transaction only."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET LOCAL statement_timeout = 0")
+from community.db import lift_statement_timeout_in_migration
 
 
 class Migration(migrations.Migration):
@@ -19,7 +14,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(lift_statement_timeout, lift_statement_timeout),
+        migrations.RunPython(lift_statement_timeout_in_migration, lift_statement_timeout_in_migration),
         migrations.AddIndex(
             model_name='structurechange',
             index=models.Index(fields=['at', 'id'], name='role_log_order'),

@@ -7,13 +7,7 @@ from django.conf import settings
 from django.db import migrations, models
 from django.db.models.functions import Now
 
-
-def lift_statement_timeout(apps, schema_editor):
-    """Adding a stored generated column rewrites the table, and the index and constraints
-    are built again over it: longer than the site's statement timeout on a million rows
-    (DATABASE_STATEMENT_TIMEOUT); lifted for this migration's transaction only."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET LOCAL statement_timeout = 0")
+from community.db import lift_statement_timeout_in_migration
 
 
 def stored(name):
@@ -41,7 +35,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(lift_statement_timeout, lift_statement_timeout),
+        migrations.RunPython(lift_statement_timeout_in_migration, lift_statement_timeout_in_migration),
         migrations.RemoveIndex(model_name='customerdata', name='customerdata_fill_order'),
         migrations.RemoveConstraint(model_name='customerdata', name='filled_count_at_most_three'),
         migrations.RemoveConstraint(model_name='customerdata', name='no_contents_without_consent'),

@@ -4,12 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-def lift_statement_timeout(apps, schema_editor):
-    """Building these indexes over a million rows takes longer than the site's statement
-    timeout (DATABASE_STATEMENT_TIMEOUT); lifted for this migration's transaction only."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET LOCAL statement_timeout = 0")
+from community.db import lift_statement_timeout_in_migration
 
 
 class Migration(migrations.Migration):
@@ -22,7 +17,7 @@ class Migration(migrations.Migration):
 
     # The new index first: it takes over the rank's own index, which goes second.
     operations = [
-        migrations.RunPython(lift_statement_timeout, lift_statement_timeout),
+        migrations.RunPython(lift_statement_timeout_in_migration, lift_statement_timeout_in_migration),
         migrations.AddIndex(
             model_name='profile',
             index=models.Index(fields=['rank', 'display_name', 'user'], name='profile_rank_order'),

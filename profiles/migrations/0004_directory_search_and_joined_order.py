@@ -15,19 +15,14 @@ from django.conf import settings
 from django.contrib.postgres.operations import TrigramExtension, UnaccentExtension
 from django.db import migrations
 
+from community.db import lift_statement_timeout_in_migration
+
 JOINED_INDEX = "member_joined_order"
 NAME_INDEXES = {
     # index name: (app label and model, column)
     "profile_name_search": ("profiles.Profile", "display_name"),
     "member_username_search": (settings.AUTH_USER_MODEL, "username"),
 }
-
-
-def lift_statement_timeout(apps, schema_editor):
-    """Building these indexes over a million rows takes longer than the site's statement
-    timeout (DATABASE_STATEMENT_TIMEOUT); lifted for this migration's transaction only."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET LOCAL statement_timeout = 0")
 
 
 def _table_and_column(apps, model: str, field: str) -> tuple[str, str]:
@@ -94,7 +89,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(lift_statement_timeout, lift_statement_timeout),
+        migrations.RunPython(lift_statement_timeout_in_migration, lift_statement_timeout_in_migration),
         migrations.RunPython(create_joined_index, drop_joined_index),
         # Both do nothing on other databases than PostgreSQL.
         UnaccentExtension(),
