@@ -229,7 +229,8 @@ USE_TZ = True
 
 # --- Static files ---
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the files whitenoise serves (a directory of its own per deployment).
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 # Bootstrap's stylesheet is committed in static/vendor/bootstrap/ (README, "Dependencies").
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

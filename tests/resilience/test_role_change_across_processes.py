@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from customer_data import services
 call_command("migrate", verbosity=0)
+call_command("collectstatic", interactive=False, verbosity=0)
 call_command("seed_demo", password={PASSWORD!r}, verbosity=0)
 owner = get_user_model().objects.get(username="member2")
 services.save_consent_and_values(
@@ -75,6 +76,7 @@ def run_script(script: str, env: dict[str, str], *arguments: str) -> None:
 @pytest.fixture
 def site(tmp_path: Path):
     env = environment(tmp_path, Fernet.generate_key().decode())
+    env["DJANGO_STATIC_ROOT"] = str(tmp_path / "static")  # production storage needs its manifest
     run_script(SETUP, env)
     port = free_port()
     server = gunicorn(env, port)
