@@ -82,3 +82,18 @@ def run_with_settings(code: str, **environ: str) -> str:
         check=True,
     )
     return out.stdout.strip().splitlines()[-1]
+
+
+def run_script(script: str, env: dict[str, str], *arguments: str) -> None:
+    """Run Python `script` in a fresh process from the project root with exactly `env`;
+    fail the test with the end of its error output if it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -3,16 +3,15 @@
 process, never kept per member. Here the admin runs in one process and the site in two
 gunicorn workers, sharing one database file, as several app servers share PostgreSQL."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
 from bench.client import log_in
+from tests.helpers import run_script
 from tests.resilience.conftest import free_port
-from tests.resilience.test_gunicorn import ROOT, environment, gunicorn, wait_until_up
+from tests.resilience.test_gunicorn import environment, gunicorn, wait_until_up
 
 PASSWORD = "a-long-password-for-the-role-probe"
 INFO = "Rückruf bitte ab 18 Uhr, Auftrag A-55555"
@@ -58,19 +57,6 @@ data.update(
 answer = client.post(url, data)
 assert answer.status_code == 302, answer.context["adminform"].form.errors
 """
-
-
-def run_script(script: str, env: dict[str, str], *arguments: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", script, *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @pytest.fixture
